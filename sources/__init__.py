@@ -1,0 +1,1 @@
+"""dlt sources: the LiveChat Reports source and its API emulator."""

@@ -4,4 +4,12 @@ from .app import ReportsAPI
 from .reports import REPORTS, wilson_score
 from .server import Emulator, Switches, parse_faults, running_emulator
 
-__all__ = ["REPORTS", "Emulator", "ReportsAPI", "Switches", "parse_faults", "running_emulator", "wilson_score"]
+__all__ = [
+    "REPORTS",
+    "Emulator",
+    "ReportsAPI",
+    "Switches",
+    "parse_faults",
+    "running_emulator",
+    "wilson_score",
+]

@@ -108,7 +108,9 @@ class ReportsAPI:
             The answer to send.
         """
         if not path.startswith(PATH_PREFIX):
-            return error(404, "not_found", f"Unknown path `{path}`; reports live under {PATH_PREFIX}")
+            return error(
+                404, "not_found", f"Unknown path `{path}`; reports live under {PATH_PREFIX}"
+            )
         refused = self.authenticate(auth)
         if refused:
             return refused

@@ -1,4 +1,4 @@
-"""A deterministic synthetic LiveChat license: the raw events every emulated report is computed from.
+"""A deterministic synthetic LiveChat license: the raw events every emulated report comes from.
 
 The data of one UTC day depends only on the seed and that day, so any range can be generated lazily,
 in any order, and gives the same events after a restart. All instants are integer UTC epoch seconds.
@@ -94,7 +94,9 @@ FORMS: tuple[Form, ...] = (
                 "What can we help you with?",
                 ("Sales question", "Technical support", "Billing"),
             ),
-            FormField("163654772984903575", "How did you find us?", ("Search", "A friend", "An ad")),
+            FormField(
+                "163654772984903575", "How did you find us?", ("Search", "A friend", "An ad")
+            ),
         ),
     ),
     Form(
@@ -206,7 +208,7 @@ def day_start(day: dt.date) -> int:
 
 
 def _volume(rng: random.Random, day: dt.date, weekday_mean: float) -> int:
-    """Draw how many events a day has: weekly seasonality, a slow yearly wave, Poisson-like noise."""
+    """Draw how many events a day has: weekly and yearly seasonality, Poisson-like noise."""
     weekly = 0.3 if day.weekday() >= 5 else 1.0
     yearly = 1.0 + 0.2 * math.sin(2 * math.pi * day.timetuple().tm_yday / 365.0)
     mean = weekday_mean * weekly * yearly
@@ -259,7 +261,9 @@ def _chat(rng: random.Random, start: int, statuses: list[StatusInterval]) -> Cha
     for form in FORMS:
         if form.group_id != group_id or rng.random() >= (0.6 if form.kind == "pre_chat" else 0.3):
             continue
-        answers.extend((form.form_id, f.field_id, rng.randrange(len(f.answers))) for f in form.fields)
+        answers.extend(
+            (form.form_id, f.field_id, rng.randrange(len(f.answers))) for f in form.fields
+        )
     return Chat(
         chat_id="".join(rng.choices(ALPHANUMERIC, k=10)),
         started_at=started_at,
@@ -296,7 +300,9 @@ def _greetings(rng: random.Random, day: dt.date, start: int) -> list[GreetingEve
 def _visits(rng: random.Random, day: dt.date, start: int) -> list[Visit]:
     # Squaring a uniform draw favours low ids, so the same visitors come back on later days.
     return [
-        Visit(f"v{int(rng.random() ** 2 * VISITOR_POOL):05d}", _instant(rng, start), rng.randint(1, 6))
+        Visit(
+            f"v{int(rng.random() ** 2 * VISITOR_POOL):05d}", _instant(rng, start), rng.randint(1, 6)
+        )
         for _ in range(_volume(rng, day, 140))
     ]
 
@@ -317,7 +323,9 @@ def _queue(rng: random.Random, day: dt.date, start: int) -> list[QueueEntry]:
                 visitor_ip=".".join(str(rng.randint(1, 254)) for _ in range(4)),
                 visitor_name=f"Visitor {number}" if named else None,
                 visitor_email=f"visitor{number}@example.org" if named else None,
-                url=f"https://shop.example.com/p/{rng.randrange(100)}" if rng.random() < 0.7 else None,
+                url=f"https://shop.example.com/p/{rng.randrange(100)}"
+                if rng.random() < 0.7
+                else None,
             )
         )
     return entries

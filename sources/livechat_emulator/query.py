@@ -252,9 +252,7 @@ def parse_query(
             raise ValidationError(
                 f"filter `{name}` is not accepted by this report; accepted filters: {accepted}"
             )
-        filters[name] = _validate_dimension_filter(
-            name, spec, int if name in INT_FILTERS else str
-        )
+        filters[name] = _validate_dimension_filter(name, spec, int if name in INT_FILTERS else str)
     if len(pairs) > 1:
         raise ValidationError(
             "filters must contain exactly one pair of time-based filters;"

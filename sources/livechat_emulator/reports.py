@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,7 +108,7 @@ class Selection:
         if not spec:
             return True
         if "exists" in spec:
-            return bool(values) == spec["exists"]
+            return bool(values) is bool(spec["exists"])
         if "values" in spec:
             wanted = set(spec["values"])
             return wanted <= values if spec.get("require_every_value") else bool(values & wanted)
@@ -137,7 +137,7 @@ def _nonzero(**metrics: int) -> dict[str, int]:
     return {k: v for k, v in metrics.items() if v}
 
 
-def _mean(values: list[float]) -> float:
+def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
 
 
@@ -284,7 +284,12 @@ def forms(sel: Selection) -> dict[str, Any]:
             for f in form.fields
         ]
         records.append(
-            {"form_id": form.form_id, "count": len(filled), "group_id": form.group_id, "fields": fields}
+            {
+                "form_id": form.form_id,
+                "count": len(filled),
+                "group_id": form.group_id,
+                "fields": fields,
+            }
         )
     return {"name": "form-report", "records": records}
 
