@@ -1,0 +1,121 @@
+"""The LiveChat Reports source: one dlt resource per Reports API v3.6 report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import dlt
+from dlt.extract.resource import DltResource
+
+from .client import LiveChatClient
+from .credentials import LiveChatCredentials, OAuthCredentials, PersonalAccessTokenCredentials
+from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
+from .extract import report_rows
+from .reports import REPORTS, REPORTS_BY_NAME, ReportSpec
+from .settings import Settings, resolve_settings
+from .windows import today_in
+
+DEFAULT_BASE_URL = "https://api.livechatinc.com"
+
+__all__ = [
+    "REPORTS",
+    "REPORTS_BY_NAME",
+    "ConfigurationError",
+    "LiveChatAPIError",
+    "LiveChatCredentials",
+    "LiveChatError",
+    "OAuthCredentials",
+    "PersonalAccessTokenCredentials",
+    "ResponseShapeError",
+    "livechat_reports",
+]
+
+
+@dlt.source(name="livechat_reports", section="livechat", max_table_nesting=0)
+def livechat_reports(
+    credentials: LiveChatCredentials = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    api_version: str = "3.6",
+    timezone: str = "UTC",
+    start_date: Any = None,
+    end_date: Any = None,
+    backfill: bool = False,
+    lookback_days: int = 3,
+    window_days: int = 31,
+    max_concurrency: int = 4,
+    distribution: str = "day",
+    reports: Sequence[str] | None = None,
+    filters: dict[str, Any] | None = None,
+    request_timeout: float = 60.0,
+    max_attempts: int = 6,
+    backoff_seconds: float = 1.0,
+    today: dt.date | None = None,
+) -> Iterator[DltResource]:
+    """Load LiveChat reports in day windows into normalized tables.
+
+    Args:
+        credentials: A personal access token (`account_id`, `personal_access_token`) or an
+            OAuth token (`access_token`, `account_id`).
+        base_url: Where the API lives; plain http is accepted only for loopback.
+        api_version: The Reports API version in the URL.
+        timezone: IANA zone the days are cut in (always sent to the API).
+        start_date: First day of the first run; with `backfill`, of the backfill.
+        end_date: Last day to load; default today in `timezone`.
+        backfill: Load exactly `start_date`..`end_date` and leave the incremental state alone.
+        lookback_days: Days before the last loaded day that each run loads again.
+        window_days: Days per request of series reports.
+        max_concurrency: Requests in flight at most, across all reports.
+        distribution: `day`, or `hour` for series reports (adds `report_hour`).
+        reports: Report names to load; default all.
+        filters: Report filters in the API's grammar (without from/to).
+        request_timeout: Seconds to wait for an answer.
+        max_attempts: Attempts per request before the run fails.
+        backoff_seconds: First retry delay; it doubles each attempt (Retry-After wins).
+        today: Today in `timezone`; default from the clock.
+
+    Yields:
+        One resource per selected report.
+
+    Raises:
+        ConfigurationError: When an argument is invalid (before any request).
+    """
+    if today is None:
+        today = today_in(
+            timezone if isinstance(timezone, str) else "UTC", dt.datetime.now(dt.timezone.utc)
+        )
+    settings = resolve_settings(
+        account_id=credentials.account_id,
+        timezone=timezone,
+        start_date=start_date,
+        end_date=end_date,
+        backfill=backfill,
+        lookback_days=lookback_days,
+        window_days=window_days,
+        distribution=distribution,
+        reports=reports,
+        filters=filters,
+        today=today,
+    )
+    if (
+        isinstance(max_concurrency, bool)
+        or not isinstance(max_concurrency, int)
+        or max_concurrency < 1
+    ):
+        raise ConfigurationError(f"`max_concurrency` must be at least 1; got `{max_concurrency}`")
+    client = LiveChatClient(
+        base_url=base_url,
+        api_version=api_version,
+        authorization=credentials.authorization(),
+        max_concurrency=max_concurrency,
+        timeout=request_timeout,
+        max_attempts=max_attempts,
+        backoff_seconds=backoff_seconds,
+    )
+    for spec in settings.reports:
+        yield _resource(spec, settings, client)
+
+
+def _resource(spec: ReportSpec, settings: Settings, client: LiveChatClient) -> DltResource:
+    return dlt.resource(report_rows, name=spec.name, max_table_nesting=0)(spec, settings, client)

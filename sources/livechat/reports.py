@@ -1,0 +1,310 @@
+"""The registry: one `ReportSpec` per Reports API endpoint, and the tables they load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from dlt.common.data_types import TDataType
+from dlt.common.schema.typing import TColumnSchema
+
+from . import flatten
+from .filters import ALL_FILTERS
+from .flatten import Flattener
+
+
+class Kind(str, Enum):
+    """How a report is requested."""
+
+    SERIES = "series"  # records keyed by time bucket: one request per multi-day window
+    RANGE = "range"  # one aggregate over the range: one request per day
+    PAGED = "paged"  # a range report in pages: one request per day and page
+    PERIOD = "period"  # one aggregate per ISO week and calendar month a run touches
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A warehouse table: its key columns after `account_id` (and the day), and its columns."""
+
+    name: str
+    dimensions: tuple[str, ...]
+    columns: dict[str, TDataType]
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """One endpoint and how to load it.
+
+    Attributes:
+        path: `<resource>/<action>` of the endpoint.
+        kind: How it is requested (see `Kind`).
+        response_name: The `name` every answer of the endpoint carries.
+        flatten: Body -> rows per table.
+        table: The main table (its name is also the resource and report name).
+        extra_tables: Further tables the flattener fills from the same answers.
+        filters: User filters the endpoint accepts.
+        hourly: Whether `distribution = "hour"` applies (series reports).
+        time_filter: Where the time pair goes: `filters` or `filters.greetings`.
+    """
+
+    path: str
+    kind: Kind
+    response_name: str
+    flatten: Flattener
+    table: TableSpec
+    extra_tables: tuple[TableSpec, ...] = ()
+    filters: tuple[str, ...] = ALL_FILTERS
+    hourly: bool = False
+    time_filter: str = "filters"
+
+    @property
+    def name(self) -> str:
+        """The report's name: its main table."""
+        return self.table.name
+
+    @property
+    def tables(self) -> tuple[TableSpec, ...]:
+        """Every table the report loads."""
+        return (self.table, *self.extra_tables)
+
+
+def _series(
+    path: str,
+    response: str,
+    table: str,
+    columns: dict[str, TDataType],
+    *,
+    dimensions: tuple[str, ...] = (),
+    flattener: Flattener = flatten.series,
+    filters: tuple[str, ...] = ALL_FILTERS,
+    time_filter: str = "filters",
+) -> ReportSpec:
+    return ReportSpec(
+        path,
+        Kind.SERIES,
+        response,
+        flattener,
+        TableSpec(table, dimensions, columns),
+        filters=filters,
+        hourly=True,
+        time_filter=time_filter,
+    )
+
+
+COUNT: TDataType = "bigint"
+SECONDS: TDataType = "double"
+TEXT: TDataType = "text"
+
+_QUEUE_STATS = {
+    f"{part}_{stat}": (COUNT if stat == "count" else SECONDS)
+    for part in ("queued", "left_queue", "entered_chat")
+    for stat in ("count", "min", "max", "avg")
+}
+
+REPORTS: tuple[ReportSpec, ...] = (
+    _series(
+        "chats/duration",
+        "duration-report",
+        "chats_duration",
+        {"agents_chatting_duration": SECONDS, "count": COUNT, "duration": SECONDS},
+    ),
+    _series(
+        "chats/tags",
+        "tags-report",
+        "chats_tags",
+        {"chats": COUNT},
+        dimensions=("tag",),
+        flattener=flatten.series_counts("tag", "chats"),
+    ),
+    _series(
+        "chats/total_chats",
+        "total-chats-report",
+        "chats_total_chats",
+        {"total": COUNT, "continuous": COUNT},
+    ),
+    _series(
+        "chats/ratings",
+        "ratings-report",
+        "chats_ratings",
+        {"chats": COUNT, "good": COUNT, "bad": COUNT},
+    ),
+    _series(
+        "chats/engagement",
+        "engagement-report",
+        "chats_engagement",
+        {
+            "total": COUNT,
+            "started_by_customer_from_greeting": COUNT,
+            "started_by_customer_without_greeting": COUNT,
+            "started_by_agent": COUNT,
+        },
+    ),
+    _series(
+        "chats/greetings_conversion",
+        "greetings-conversion-report",
+        "chats_greetings_conversion",
+        {"accepted": COUNT, "canceled": COUNT, "displayed": COUNT, "goals": COUNT},
+        dimensions=("greeting_id",),
+        flattener=flatten.series_dimension("greeting_id"),
+        filters=(),
+        time_filter="greetings",
+    ),
+    _series(
+        "chats/response_time",
+        "response-time-report",
+        "chats_response_time",
+        {"count": COUNT, "response_time": SECONDS},
+    ),
+    _series(
+        "chats/first_response_time",
+        "first-response-time-report",
+        "chats_first_response_time",
+        {"count": COUNT, "first_response_time": SECONDS},
+    ),
+    _series(
+        "chats/groups",
+        "groups-report",
+        "chats_groups",
+        {"chats": COUNT},
+        dimensions=("group_id",),
+        flattener=flatten.series_counts("group_id", "chats"),
+    ),
+    _series(
+        "chats/queued_visitors",
+        "queued-visitors-report",
+        "chats_queued_visitors",
+        _QUEUE_STATS,
+        filters=(),
+    ),
+    _series(
+        "agents/availability",
+        "availability-report",
+        "agents_availability",
+        {"hours": "double", "minutes": "double"},
+        filters=("agents", "groups"),
+    ),
+    ReportSpec(
+        "chats/ranking",
+        Kind.RANGE,
+        "ranking-report",
+        flatten.keyed("agent_id"),
+        TableSpec(
+            "chats_ranking",
+            ("agent_id",),
+            {"total": COUNT, "good": COUNT, "bad": COUNT, "score": "double"},
+        ),
+    ),
+    ReportSpec(
+        "chats/forms",
+        Kind.RANGE,
+        "form-report",
+        flatten.forms,
+        TableSpec("chats_forms", ("form_id",), {"group_id": COUNT, "count": COUNT}),
+        extra_tables=(
+            TableSpec(
+                flatten.FORM_ANSWERS_TABLE,
+                ("form_id", "field_id", "answer_id"),
+                {"field_label": TEXT, "answer_label": TEXT, "count": COUNT},
+            ),
+        ),
+    ),
+    ReportSpec(
+        "agents/performance",
+        Kind.RANGE,
+        "performance-report",
+        flatten.keyed("agent_id"),
+        TableSpec(
+            "agents_performance",
+            ("agent_id",),
+            {
+                "chats_count": COUNT,
+                "chats_rated_good": COUNT,
+                "chats_rated_bad": COUNT,
+                "first_response_chats_count": COUNT,
+                "first_response_time": SECONDS,
+                "accepting_chats_time": SECONDS,
+                "chatting_time": SECONDS,
+                "logged_in_time": SECONDS,
+                "not_accepting_chats_time": SECONDS,
+            },
+        ),
+        filters=("agents", "groups"),
+    ),
+    ReportSpec(
+        "tags/chat_usage",
+        Kind.RANGE,
+        "tags-chat-usage-report",
+        flatten.keyed_counts("tag", "chats"),
+        TableSpec("tags_chat_usage", ("tag",), {"chats": COUNT}),
+        filters=("groups",),
+    ),
+    ReportSpec(
+        "customers/unique_visitors",
+        Kind.RANGE,
+        "visitors-report",
+        flatten.summary,
+        TableSpec("customers_unique_visitors", (), {"unique_visitors": COUNT, "page_views": COUNT}),
+        filters=(),
+    ),
+    ReportSpec(
+        "customers/unique_visitors",
+        Kind.PERIOD,
+        "visitors-report",
+        flatten.summary,
+        TableSpec(
+            "customers_unique_visitors_by_period",
+            ("period", "period_start"),
+            {"period_end": "date", "unique_visitors": COUNT, "page_views": COUNT},
+        ),
+        filters=(),
+    ),
+    ReportSpec(
+        "chats/queued_visitors_left",
+        Kind.PAGED,
+        "queued-visitors-left-report",
+        flatten.queued_visitors_left,
+        TableSpec(
+            "chats_queued_visitors_left",
+            ("chat_id",),
+            {
+                "visitor_id": TEXT,
+                "visitor_ip": TEXT,
+                "visitor_name": TEXT,
+                "visitor_email": TEXT,
+                "queue_duration": SECONDS,
+                "queue_group_id": COUNT,
+                "queue_started_at": "timestamp",
+                "queue_url": TEXT,
+            },
+        ),
+        filters=(),
+    ),
+)
+
+REPORTS_BY_NAME: dict[str, ReportSpec] = {r.name: r for r in REPORTS}
+
+
+def table_columns(table: TableSpec, spec: ReportSpec, hourly: bool) -> dict[str, TColumnSchema]:
+    """Return the dlt column hints of a table, key columns first.
+
+    Args:
+        table: The table.
+        spec: The report that loads it.
+        hourly: Whether the run uses `distribution = "hour"` (adds `report_hour` to the key).
+    """
+    key: dict[str, TDataType] = {"account_id": TEXT}
+    if spec.kind is not Kind.PERIOD:
+        key["report_date"] = "date"
+        if hourly and spec.hourly:
+            key["report_hour"] = "timestamp"
+    key.update({d: ("date" if d.endswith("_start") else TEXT) for d in table.dimensions})
+    columns: dict[str, TColumnSchema] = {
+        name: {"data_type": t, "nullable": False, "primary_key": True} for name, t in key.items()
+    }
+    columns.update({name: {"data_type": t, "nullable": True} for name, t in table.columns.items()})
+    return columns
+
+
+def primary_key(table: TableSpec, spec: ReportSpec, hourly: bool) -> list[str]:
+    """Return the key columns of a table, `account_id` first."""
+    return [n for n, c in table_columns(table, spec, hourly).items() if c.get("primary_key")]

@@ -1,0 +1,169 @@
+"""Pure validation of the source's arguments into `Settings`, before any request is made."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .exceptions import ConfigurationError
+from .filters import check_accepted, validate_filters
+from .reports import REPORTS, REPORTS_BY_NAME, ReportSpec
+
+DISTRIBUTIONS = ("day", "hour")
+DEFAULT_HISTORY_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know, validated.
+
+    Attributes:
+        account_id: The LiveChat account the rows belong to.
+        timezone: IANA zone the days are cut in.
+        start_date: The first day of a first run (or of a backfill).
+        end_date: The last day to load.
+        backfill: Whether this run loads exactly start..end and leaves the state alone.
+        lookback_days: Days before the last loaded day that a run loads again.
+        window_days: Days per request of series reports.
+        distribution: `day` or `hour`.
+        reports: The selected reports, in registry order.
+        filters: Validated user filters.
+    """
+
+    account_id: str
+    timezone: str
+    start_date: dt.date
+    end_date: dt.date
+    backfill: bool
+    lookback_days: int
+    window_days: int
+    distribution: str
+    reports: tuple[ReportSpec, ...]
+    filters: Mapping[str, Any]
+
+    @property
+    def hourly(self) -> bool:
+        """Whether series reports are loaded by the hour."""
+        return self.distribution == "hour"
+
+
+def parse_date(value: Any, name: str) -> dt.date:
+    """Accept a date or an ISO `YYYY-MM-DD` string.
+
+    Raises:
+        ConfigurationError: Naming the setting and the value.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError as e:
+        raise ConfigurationError(f"`{name}` must be a date like 2024-01-31; got `{value}`") from e
+
+
+def _positive(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"`{name}` must be a whole number of at least 1; got `{value}`")
+    return value
+
+
+def select_reports(names: Sequence[str] | str | None) -> tuple[ReportSpec, ...]:
+    """Return the selected reports in registry order; None selects all.
+
+    Raises:
+        ConfigurationError: On an unknown name, listing the valid ones.
+    """
+    if names is None:
+        return REPORTS
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in names if n not in REPORTS_BY_NAME]
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown report `{unknown[0]}`. Valid reports: {', '.join(REPORTS_BY_NAME)}"
+        )
+    if not names:
+        raise ConfigurationError("`reports` selects no report; leave it out to load all of them")
+    return tuple(r for r in REPORTS if r.name in set(names))
+
+
+def resolve_settings(
+    *,
+    account_id: str,
+    timezone: str,
+    start_date: Any,
+    end_date: Any,
+    backfill: bool,
+    lookback_days: Any,
+    window_days: Any,
+    distribution: str,
+    reports: Sequence[str] | str | None,
+    filters: Mapping[str, Any] | None,
+    today: dt.date,
+) -> Settings:
+    """Validate the source's arguments.
+
+    Args:
+        account_id: The account the credentials belong to.
+        timezone: IANA zone name.
+        start_date: First day (date or ISO string); None means 30 days before today.
+        end_date: Last day; None means today.
+        backfill: Load exactly start..end and leave the incremental state alone.
+        lookback_days: Days to load again before the last loaded day.
+        window_days: Days per request of series reports.
+        distribution: `day` or `hour`.
+        reports: Report names (list or comma-separated), None for all.
+        filters: User filters, without from/to.
+        today: Today in `timezone`.
+
+    Raises:
+        ConfigurationError: On the first invalid value, with what to do about it.
+    """
+    if not account_id:
+        raise ConfigurationError(
+            "The credentials name no account: set `account_id` under"
+            " [sources.livechat.credentials] in .dlt/secrets.toml"
+        )
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as e:
+        raise ConfigurationError(
+            f"Unknown timezone `{timezone}`; use an IANA name like UTC or Europe/Warsaw"
+        ) from e
+    if distribution not in DISTRIBUTIONS:
+        raise ConfigurationError(
+            f"Unknown distribution `{distribution}`; valid: {', '.join(DISTRIBUTIONS)}"
+        )
+    end = parse_date(end_date, "end_date") if end_date is not None else today
+    start = (
+        parse_date(start_date, "start_date")
+        if start_date is not None
+        else today - dt.timedelta(days=DEFAULT_HISTORY_DAYS)
+    )
+    if end > today:
+        raise ConfigurationError(
+            f"`end_date` {end} is after today ({today} in {timezone}); the API has no data"
+            " for the future"
+        )
+    if start > end:
+        raise ConfigurationError(f"`start_date` {start} is after `end_date` {end}; swap them")
+    selected = select_reports(reports)
+    user_filters = validate_filters(filters)
+    check_accepted(user_filters, {r.name: r.filters for r in selected})
+    return Settings(
+        account_id=account_id,
+        timezone=timezone,
+        start_date=start,
+        end_date=end,
+        backfill=backfill,
+        lookback_days=_positive(lookback_days, "lookback_days"),
+        window_days=_positive(window_days, "window_days"),
+        distribution=distribution,
+        reports=selected,
+        filters=user_filters,
+    )
