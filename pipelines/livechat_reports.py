@@ -1,0 +1,166 @@
+"""Build the pipeline, run a load, run the transforms: what the CLI and schedulers call."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dlt
+from dlt.common.destination import Destination
+from dlt.pipeline.pipeline import Pipeline
+
+from sources.livechat import livechat_reports
+from sources.livechat.extract import LINEAGE_TABLE
+
+logger = logging.getLogger("livechat_reports")
+
+DEFAULT_PIPELINE = "livechat_reports"
+DEFAULT_DATASET = "livechat_reports"
+# Not named like the dataset: DuckDB finds `livechat_reports.livechat_reports` ambiguous.
+DEFAULT_DUCKDB_FILE = "livechat.duckdb"
+
+
+@dataclass
+class LoadSummary:
+    """What a load did, for the closing summary.
+
+    Attributes:
+        load_id: dlt's load id, or None when nothing was loaded.
+        rows: Rows loaded per table.
+        requests: API requests made (retries included).
+        retried: Of those, retries.
+        first_day: The first day covered by the requests.
+        last_day: The last day covered.
+        seconds: Elapsed time.
+        finished_pending: Load packages of an earlier, interrupted run that were finished first.
+    """
+
+    load_id: str | None
+    rows: dict[str, int] = field(default_factory=dict)
+    requests: int = 0
+    retried: int = 0
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
+    seconds: float = 0.0
+    finished_pending: int = 0
+
+
+def destination_for(name: str, duckdb_file: str | None = None) -> Any:
+    """Return the destination to load into.
+
+    DuckDB goes to `livechat.duckdb` in the working directory unless dlt's own
+    `DESTINATION__DUCKDB__CREDENTIALS` (or `duckdb_file`) says otherwise; other destinations are
+    configured the dlt way (`.dlt/secrets.toml`, environment).
+    """
+    if name != "duckdb":
+        return Destination.from_reference(name)
+    configured = os.environ.get("DESTINATION__DUCKDB__CREDENTIALS")
+    if duckdb_file is None and configured is None:
+        try:
+            configured = dlt.secrets.get("destination.duckdb.credentials")
+        except Exception:  # noqa: BLE001 - a missing or unreadable secrets file means "not set"
+            configured = None
+    return dlt.destinations.duckdb(duckdb_file or configured or DEFAULT_DUCKDB_FILE)
+
+
+def build_pipeline(
+    pipeline_name: str = DEFAULT_PIPELINE,
+    destination: str = "duckdb",
+    dataset_name: str = DEFAULT_DATASET,
+    duckdb_file: str | None = None,
+    pipelines_dir: str | None = None,
+) -> Pipeline:
+    """Create (or attach to) the pipeline."""
+    return dlt.pipeline(
+        pipeline_name=pipeline_name,
+        destination=destination_for(destination, duckdb_file),
+        dataset_name=dataset_name,
+        pipelines_dir=pipelines_dir,
+        progress="log" if os.environ.get("LIVECHAT_REPORTS_PROGRESS") else None,
+    )
+
+
+def finish_pending(pipeline: Pipeline) -> int:
+    """Finish load packages an interrupted run left behind, before extracting anything new.
+
+    dlt would otherwise finish them and skip the new extraction silently. Their data and their
+    state belong together, so loading them is safe; merges make it idempotent.
+
+    Returns:
+        How many packages were finished.
+    """
+    if not pipeline.has_pending_data:
+        return 0
+    packages = [*pipeline.list_normalized_load_packages(), *pipeline.list_extracted_load_packages()]
+    logger.warning(
+        "Finishing %d load package(s) left by an interrupted run before loading new data",
+        len(packages),
+    )
+    pipeline.normalize()
+    pipeline.load()
+    return len(packages)
+
+
+def run_load(
+    pipeline: Pipeline,
+    source_options: Mapping[str, Any] | None = None,
+    *,
+    transform: bool = True,
+) -> LoadSummary:
+    """Run one load: finish what an interrupted run left, extract, normalize, load, transform.
+
+    Args:
+        pipeline: The pipeline from `build_pipeline`.
+        source_options: Arguments for `livechat_reports` that override config (dates, reports, ...).
+        transform: Whether to rebuild the SQL views after the load.
+
+    Returns:
+        The summary of the load.
+
+    Raises:
+        ConfigurationError: On invalid settings, before any request.
+        PipelineStepFailed: When extraction or loading failed; nothing of the run is committed.
+    """
+    started = time.monotonic()
+    source = livechat_reports(**dict(source_options or {}))
+    finished = finish_pending(pipeline)
+    info = pipeline.run(source, loader_file_format="parquet")
+    info.raise_on_failed_jobs()
+    summary = LoadSummary(load_id=info.loads_ids[-1] if info.loads_ids else None, finished_pending=finished)
+    trace = pipeline.last_trace
+    normalize = trace.last_normalize_info if trace else None
+    if normalize is not None:
+        summary.rows = {
+            t: n for t, n in sorted(normalize.row_counts.items()) if not t.startswith("_dlt")
+        }
+    if summary.load_id is not None:
+        _read_lineage(pipeline, summary)
+    if transform:
+        from transforms import apply_transforms
+
+        apply_transforms(pipeline)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _read_lineage(pipeline: Pipeline, summary: LoadSummary) -> None:
+    table = LINEAGE_TABLE
+    with pipeline.sql_client() as client:
+        name = client.make_qualified_table_name(table)
+        rows = client.execute_sql(
+            "select count(*), sum(attempts),"
+            " min(case when period is null then window_from end),"
+            " max(case when period is null then window_to end)"
+            f" from {name} where _dlt_load_id = %s",
+            summary.load_id,
+        )
+    if rows:
+        count, attempts, first, last = rows[0]
+        summary.requests = int(attempts or 0)
+        summary.retried = int(attempts or 0) - int(count or 0)
+        summary.first_day, summary.last_day = first, last
