@@ -34,7 +34,7 @@ def _check_list(path: str, values: Any, item: type) -> None:
     if not isinstance(values, list) or not values:
         raise _fail(path, f"must be a non-empty list; got `{values!r}`")
     for value in values:
-        if isinstance(value, bool) or not isinstance(value, item):
+        if item is not object and (isinstance(value, bool) or not isinstance(value, item)):
             raise _fail(path, f"must hold {item.__name__} values; got `{value!r}`")
 
 
