@@ -47,7 +47,7 @@ class Loader:
 
     def state(self) -> dict[str, str]:
         resources = self.pipeline.state.get("sources", {}).get("livechat_reports", {}).get("resources", {})
-        return {name: value.get("last_loaded_day") for name, value in resources.items()}
+        return {name: v["last_loaded_day"] for name, v in resources.items() if v.get("last_loaded_day")}
 
 
 def at(day: dt.date, hour: int = 12) -> float:
