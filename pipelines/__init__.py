@@ -1,0 +1,1 @@
+"""Pipelines: build and run the LiveChat Reports load, and the `livechat-reports` command."""

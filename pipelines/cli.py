@@ -32,7 +32,9 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timezone", help="IANA timezone days are cut in (default UTC)")
     parser.add_argument("--distribution", help="day (default) or hour")
     parser.add_argument("--window-days", type=int, help="days per request of series reports (31)")
-    parser.add_argument("--lookback-days", type=int, help="days re-fetched before the last loaded day (3)")
+    parser.add_argument(
+        "--lookback-days", type=int, help="days re-fetched before the last loaded day (3)"
+    )
     parser.add_argument("--max-concurrency", type=int, help="requests in flight at most (4)")
     parser.add_argument("--base-url", help="API base URL (default https://api.livechatinc.com)")
     parser.add_argument("--destination", default="duckdb", help="dlt destination (default duckdb)")
@@ -57,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     for option in ("--destination", "--dataset", "--pipeline-name", "--duckdb-file"):
         load_action = next(a for a in load._actions if option in a.option_strings)
         transform.add_argument(option, default=load_action.default, help=load_action.help)
-    demo = commands.add_parser("demo", help="load 90 days from a local emulator into livechat.duckdb")
+    demo = commands.add_parser(
+        "demo", help="load 90 days from a local emulator into livechat.duckdb"
+    )
     demo.add_argument("--duckdb-file", default="livechat.duckdb", help="where the demo data goes")
     demo.add_argument("--days", type=int, default=DEMO_DAYS, help="days to load")
     emulator = commands.add_parser("emulator", help="serve the LiveChat API emulator")
@@ -67,7 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _source_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {}
-    names = ("timezone", "distribution", "window_days", "lookback_days", "max_concurrency", "base_url")
+    names = (
+        "timezone",
+        "distribution",
+        "window_days",
+        "lookback_days",
+        "max_concurrency",
+        "base_url",
+    )
     for name in names:
         value = getattr(args, name)
         if value is not None:
@@ -84,14 +95,16 @@ def _source_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def _print_summary(summary: Any, out: Any = sys.stdout) -> None:
-    days = (
-        f"{summary.first_day}..{summary.last_day}" if summary.first_day else "no new days"
-    )
+def _print_summary(summary: Any, out: Any = None) -> None:
+    out = out or sys.stdout
+    days = f"{summary.first_day}..{summary.last_day}" if summary.first_day else "no new days"
     print(f"Loaded {sum(summary.rows.values())} rows, {days}, in {summary.seconds:.1f}s", file=out)
     print(f"  requests: {summary.requests} ({summary.retried} retried)", file=out)
     if summary.finished_pending:
-        print(f"  finished {summary.finished_pending} package(s) of an interrupted run first", file=out)
+        print(
+            f"  finished {summary.finished_pending} package(s) of an interrupted run first",
+            file=out,
+        )
     for table, count in summary.rows.items():
         print(f"  {table:<40} {count:>8}", file=out)
 
@@ -143,7 +156,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     today = dt.datetime.now(dt.timezone.utc).date()
     with Emulator(ReportsAPI(account_id="demo", personal_access_token="demo-pat")) as emulator:
         print(f"Emulator serving on {emulator.url}; loading {args.days} days of every report ...")
-        pipeline = build_pipeline("livechat_reports_demo", "duckdb", "livechat_reports", args.duckdb_file)
+        pipeline = build_pipeline(
+            "livechat_reports_demo", "duckdb", "livechat_reports", args.duckdb_file
+        )
         options = {
             "credentials": credentials,
             "base_url": emulator.url,
@@ -215,7 +230,12 @@ def _configure_logging(debug: bool) -> None:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
-COMMANDS = {"load": cmd_load, "transform": cmd_transform, "demo": cmd_demo, "emulator": cmd_emulator}
+COMMANDS = {
+    "load": cmd_load,
+    "transform": cmd_transform,
+    "demo": cmd_demo,
+    "emulator": cmd_emulator,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -229,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted; nothing of this run was committed.", file=sys.stderr)
         return EXIT_FAILED
-    except Exception as error:  # noqa: BLE001 - every failure becomes one clear message
+    except Exception as error:
         code, message = _explain(error)
         if args.debug:
             traceback.print_exc()

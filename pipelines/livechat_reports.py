@@ -63,7 +63,7 @@ def destination_for(name: str, duckdb_file: str | None = None) -> Any:
     if duckdb_file is None and configured is None:
         try:
             configured = dlt.secrets.get("destination.duckdb.credentials")
-        except Exception:  # noqa: BLE001 - a missing or unreadable secrets file means "not set"
+        except Exception:
             configured = None
     return dlt.destinations.duckdb(duckdb_file or configured or DEFAULT_DUCKDB_FILE)
 
@@ -76,13 +76,16 @@ def build_pipeline(
     pipelines_dir: str | None = None,
 ) -> Pipeline:
     """Create (or attach to) the pipeline."""
-    return dlt.pipeline(
+    options: dict[str, Any] = {}
+    if pipelines_dir:
+        options["pipelines_dir"] = pipelines_dir
+    pipeline: Pipeline = dlt.pipeline(
         pipeline_name=pipeline_name,
         destination=destination_for(destination, duckdb_file),
         dataset_name=dataset_name,
-        pipelines_dir=pipelines_dir,
-        progress="log" if os.environ.get("LIVECHAT_REPORTS_PROGRESS") else None,
+        **options,
     )
+    return pipeline
 
 
 def finish_pending(pipeline: Pipeline) -> int:
@@ -131,7 +134,9 @@ def run_load(
     finished = finish_pending(pipeline)
     info = pipeline.run(source, loader_file_format="parquet")
     info.raise_on_failed_jobs()
-    summary = LoadSummary(load_id=info.loads_ids[-1] if info.loads_ids else None, finished_pending=finished)
+    summary = LoadSummary(
+        load_id=info.loads_ids[-1] if info.loads_ids else None, finished_pending=finished
+    )
     trace = pipeline.last_trace
     normalize = trace.last_normalize_info if trace else None
     if normalize is not None:

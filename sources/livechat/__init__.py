@@ -14,7 +14,7 @@ from .credentials import LiveChatCredentials, OAuthCredentials, PersonalAccessTo
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
 from .extract import report_rows
 from .reports import REPORTS, REPORTS_BY_NAME, ReportSpec
-from .settings import Settings, resolve_settings
+from .settings import Settings, check_timezone, resolve_settings
 from .windows import today_in
 
 DEFAULT_BASE_URL = "https://api.livechatinc.com"
@@ -82,9 +82,7 @@ def livechat_reports(
         ConfigurationError: When an argument is invalid (before any request).
     """
     if today is None:
-        today = today_in(
-            timezone if isinstance(timezone, str) else "UTC", dt.datetime.now(dt.timezone.utc)
-        )
+        today = today_in(check_timezone(timezone), dt.datetime.now(dt.timezone.utc))
     settings = resolve_settings(
         account_id=credentials.account_id,
         timezone=timezone,

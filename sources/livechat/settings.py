@@ -66,6 +66,23 @@ def parse_date(value: Any, name: str) -> dt.date:
         raise ConfigurationError(f"`{name}` must be a date like 2024-01-31; got `{value}`") from e
 
 
+def check_timezone(timezone: Any) -> str:
+    """Return the IANA timezone name if it is one.
+
+    Raises:
+        ConfigurationError: Naming the value and giving examples.
+    """
+    try:
+        if not isinstance(timezone, str) or not timezone:
+            raise ZoneInfoNotFoundError(timezone)
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ConfigurationError(
+            f"Unknown timezone `{timezone}`; use an IANA name like UTC or Europe/Warsaw"
+        ) from e
+    return timezone
+
+
 def _positive(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigurationError(f"`{name}` must be a whole number of at least 1; got `{value}`")
@@ -129,12 +146,7 @@ def resolve_settings(
             "The credentials name no account: set `account_id` under"
             " [sources.livechat.credentials] in .dlt/secrets.toml"
         )
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as e:
-        raise ConfigurationError(
-            f"Unknown timezone `{timezone}`; use an IANA name like UTC or Europe/Warsaw"
-        ) from e
+    check_timezone(timezone)
     if distribution not in DISTRIBUTIONS:
         raise ConfigurationError(
             f"Unknown distribution `{distribution}`; valid: {', '.join(DISTRIBUTIONS)}"

@@ -33,7 +33,9 @@ def credentials(account: str = "demo", token: str = "demo-pat") -> PersonalAcces
 class Loader:
     """Runs loads of one pipeline into one DuckDB file against one emulator."""
 
-    def __init__(self, emulator: Emulator, db: Path, pipeline_name: str = "livechat_reports") -> None:
+    def __init__(
+        self, emulator: Emulator, db: Path, pipeline_name: str = "livechat_reports"
+    ) -> None:
         self.emulator = emulator
         self.db = str(db)
         self.pipeline = build_pipeline(pipeline_name, "duckdb", "livechat_reports", self.db)
@@ -46,8 +48,12 @@ class Loader:
         return run_load(self.pipeline, {"today": today, **options}, transform=transform)
 
     def state(self) -> dict[str, str]:
-        resources = self.pipeline.state.get("sources", {}).get("livechat_reports", {}).get("resources", {})
-        return {name: v["last_loaded_day"] for name, v in resources.items() if v.get("last_loaded_day")}
+        resources = (
+            self.pipeline.state.get("sources", {}).get("livechat_reports", {}).get("resources", {})
+        )
+        return {
+            name: v["last_loaded_day"] for name, v in resources.items() if v.get("last_loaded_day")
+        }
 
 
 def at(day: dt.date, hour: int = 12) -> float:

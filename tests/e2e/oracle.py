@@ -70,7 +70,9 @@ def _bucket_key(key: str, tz: str, hourly: bool) -> Key:
     return (local.date(), local.astimezone(dt.timezone.utc))
 
 
-def expected(emu: Emulator, table: str, days: Iterable[dt.date], tz: str, hourly: bool = False) -> Table:
+def expected(
+    emu: Emulator, table: str, days: Iterable[dt.date], tz: str, hourly: bool = False
+) -> Table:
     """Rows a table should hold for `days`, keyed by its key columns after account_id."""
     rows: Table = {}
     for day in days:
@@ -100,12 +102,19 @@ def expected(emu: Emulator, table: str, days: Iterable[dt.date], tz: str, hourly
         elif table in ("chats_forms", "chats_form_answers"):
             for form in ask(emu, "chats/forms", body)["records"]:
                 if table == "chats_forms":
-                    rows[(day, form["form_id"])] = {"group_id": form["group_id"], "count": form["count"]}
+                    rows[(day, form["form_id"])] = {
+                        "group_id": form["group_id"],
+                        "count": form["count"],
+                    }
                     continue
                 for field in form["fields"]:
                     for answer in field["answers"]:
                         key = (day, form["form_id"], field["field_id"], str(answer["answer_id"]))
-                        rows[key] = {"field_label": field["label"], "answer_label": answer["label"], "count": answer["count"]}
+                        rows[key] = {
+                            "field_label": field["label"],
+                            "answer_label": answer["label"],
+                            "count": answer["count"],
+                        }
         elif table == "chats_queued_visitors_left":
             page, pages = 1, 1
             while page <= pages:
@@ -130,7 +139,9 @@ def expected(emu: Emulator, table: str, days: Iterable[dt.date], tz: str, hourly
     return rows
 
 
-def expected_periods(emu: Emulator, periods: Iterable[tuple[str, dt.date, dt.date]], tz: str) -> Table:
+def expected_periods(
+    emu: Emulator, periods: Iterable[tuple[str, dt.date, dt.date]], tz: str
+) -> Table:
     """Rows of customers_unique_visitors_by_period for (period, first, last) tuples."""
     rows: Table = {}
     for period, first, last in periods:
@@ -139,7 +150,9 @@ def expected_periods(emu: Emulator, periods: Iterable[tuple[str, dt.date, dt.dat
             "from": dt.datetime.combine(first, dt.time(0), zone).isoformat(),
             "to": dt.datetime.combine(last, dt.time(23, 59, 59), zone).isoformat(),
         }
-        summary = ask(emu, "customers/unique_visitors", {"timezone": tz, "filters": filters})["summary"]
+        summary = ask(emu, "customers/unique_visitors", {"timezone": tz, "filters": filters})[
+            "summary"
+        ]
         rows[(period, first)] = {"period_end": last, **summary}
     return rows
 
@@ -160,19 +173,27 @@ KEYS = {
 def loaded(db: str, table: str, hourly: bool = False, account: str = "demo") -> Table:
     """Rows of a loaded table, keyed like `expected`, without dlt's columns and null metrics."""
     with duckdb.connect(db, read_only=True) as con:
-        cursor = con.execute(f'select * from livechat_reports."{table}" where account_id = ?', [account])
+        cursor = con.execute(
+            f'select * from livechat_reports."{table}" where account_id = ?', [account]
+        )
         names = [d[0] for d in cursor.description]
         records = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     if table == "customers_unique_visitors_by_period":
         key_columns: tuple[str, ...] = ("period", "period_start")
     else:
-        key_columns = ("report_date", *(("report_hour",) if hourly and table not in KEYS_RANGE else ()), *KEYS.get(table, ()))
+        key_columns = (
+            "report_date",
+            *(("report_hour",) if hourly and table not in KEYS_RANGE else ()),
+            *KEYS.get(table, ()),
+        )
     rows: Table = {}
     for record in records:
         key = tuple(record.pop(c) for c in key_columns)
         assert key not in rows, f"duplicate key {key} in {table}"
         rows[key] = {
-            k: v for k, v in record.items() if not k.startswith("_dlt") and k != "account_id" and v is not None
+            k: v
+            for k, v in record.items()
+            if not k.startswith("_dlt") and k != "account_id" and v is not None
         }
     return rows
 
@@ -200,7 +221,9 @@ def assert_table_matches(got: Table, want: Table, table: str) -> None:
             if value is None:
                 assert row.get(column) is None, f"{table} {key} {column}"
                 continue
-            assert row.get(column) == value, f"{table} {key} {column}: loaded {row.get(column)!r}, expected {value!r}"
+            assert row.get(column) == value, (
+                f"{table} {key} {column}: loaded {row.get(column)!r}, expected {value!r}"
+            )
         # nothing loaded that the oracle does not have (except zero metrics omitted by the API)
         extra = {c for c in row if c not in values and row[c] not in (None, 0)}
         assert not extra, f"{table} {key}: loaded columns the oracle does not have: {extra}"

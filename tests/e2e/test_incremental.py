@@ -16,26 +16,52 @@ from sources.livechat_emulator import Switches
 from tests.e2e.conftest import Loader, at
 from tests.e2e.oracle import assert_table_matches, expected, loaded
 
-DAY_TABLES = sorted(t.name for r in REPORTS for t in r.tables if t.name != "customers_unique_visitors_by_period")
-SOME = ["chats_tags", "chats_ratings", "chats_ranking", "chats_greetings_conversion", "chats_forms", "chats_queued_visitors_left"]
-SOME_TABLES = ["chats_tags", "chats_ratings", "chats_ranking", "chats_greetings_conversion", "chats_forms", "chats_form_answers", "chats_queued_visitors_left"]
+DAY_TABLES = sorted(
+    t.name for r in REPORTS for t in r.tables if t.name != "customers_unique_visitors_by_period"
+)
+SOME = [
+    "chats_tags",
+    "chats_ratings",
+    "chats_ranking",
+    "chats_greetings_conversion",
+    "chats_forms",
+    "chats_queued_visitors_left",
+]
+SOME_TABLES = [
+    "chats_tags",
+    "chats_ratings",
+    "chats_ranking",
+    "chats_greetings_conversion",
+    "chats_forms",
+    "chats_form_answers",
+    "chats_queued_visitors_left",
+]
 
 
 def snapshot(db: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every data table's rows without dlt's columns, sorted: what a user would query."""
     with duckdb.connect(db, read_only=True) as con:
-        tables = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'livechat_reports'"
-            " and table_name not like '\\_dlt%' escape '\\' and table_name <> 'report_requests'"
-        ).fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'livechat_reports'"
+                " and table_name not like '\\_dlt%' escape '\\' and table_name <> 'report_requests'"
+            ).fetchall()
+        ]
         result = {}
         for table in sorted(tables):
-            columns = [r[0] for r in con.execute(
-                "select column_name from information_schema.columns where table_schema = 'livechat_reports'"
-                " and table_name = ? and column_name not like '\\_dlt%' escape '\\' order by column_name", [table]
-            ).fetchall()]
+            columns = [
+                r[0]
+                for r in con.execute(
+                    "select column_name from information_schema.columns where table_schema = 'livechat_reports'"
+                    " and table_name = ? and column_name not like '\\_dlt%' escape '\\' order by column_name",
+                    [table],
+                ).fetchall()
+            ]
             cols = ", ".join(f'"{c}"' for c in columns)
-            result[table] = con.execute(f'select {cols} from livechat_reports."{table}" order by all').fetchall()
+            result[table] = con.execute(
+                f'select {cols} from livechat_reports."{table}" order by all'
+            ).fetchall()
     return result
 
 
@@ -53,17 +79,24 @@ def test_runs_follow_the_clock_and_correct_recent_days(make_emulator: Any, tmp_p
     loader.run(day3)
     assert set(loader.state().values()) == {"2026-11-12"}
     # the second run re-fetched lookback_days (3) before the last loaded day, through today
-    requested = {r[0] for r in duckdb.connect(loader.db, read_only=True).execute(
-        "select distinct window_from from livechat_reports.report_requests where report = 'chats/ranking'"
-        " and _dlt_load_id = (select max(_dlt_load_id) from livechat_reports.report_requests)"
-    ).fetchall()}
+    requested = {
+        r[0]
+        for r in duckdb.connect(loader.db, read_only=True)
+        .execute(
+            "select distinct window_from from livechat_reports.report_requests where report = 'chats/ranking'"
+            " and _dlt_load_id = (select max(_dlt_load_id) from livechat_reports.report_requests)"
+        )
+        .fetchall()
+    }
     assert min(requested) == day1 - dt.timedelta(days=3) and max(requested) == day3
     # the partial day1 was corrected: more chats and ratings than at noon
     after = loaded(loader.db, "chats_ratings")[(day1,)]
     assert after["chats"] > before["chats"]
     days = Window(day1 - dt.timedelta(days=6), day3).days
     for table in DAY_TABLES:
-        assert_table_matches(loaded(loader.db, table), expected(emulator, table, days, "UTC"), table)
+        assert_table_matches(
+            loaded(loader.db, table), expected(emulator, table, days, "UTC"), table
+        )
 
 
 def test_the_same_run_twice_leaves_identical_tables(make_emulator: Any, tmp_path: Path) -> None:
@@ -77,19 +110,37 @@ def test_the_same_run_twice_leaves_identical_tables(make_emulator: Any, tmp_path
     assert len(first) == 19 and sum(len(rows) for rows in first.values()) > 300
 
 
-def test_overlapping_backfills_never_duplicate_and_leave_the_state(make_emulator: Any, tmp_path: Path) -> None:
+def test_overlapping_backfills_never_duplicate_and_leave_the_state(
+    make_emulator: Any, tmp_path: Path
+) -> None:
     emulator = make_emulator(now=at(dt.date(2026, 11, 18), 12))
     loader = Loader(emulator, tmp_path / "lc.duckdb")
     today = dt.date(2026, 11, 18)
-    loader.run(today, start_date=dt.date(2026, 10, 1), end_date=dt.date(2026, 10, 8), backfill=True, reports=SOME)
-    loader.run(today, start_date=dt.date(2026, 10, 5), end_date=dt.date(2026, 10, 12), backfill=True, reports=SOME)
+    loader.run(
+        today,
+        start_date=dt.date(2026, 10, 1),
+        end_date=dt.date(2026, 10, 8),
+        backfill=True,
+        reports=SOME,
+    )
+    loader.run(
+        today,
+        start_date=dt.date(2026, 10, 5),
+        end_date=dt.date(2026, 10, 12),
+        backfill=True,
+        reports=SOME,
+    )
     assert loader.state() == {}
     days = Window(dt.date(2026, 10, 1), dt.date(2026, 10, 12)).days
     for table in SOME_TABLES:
-        assert_table_matches(loaded(loader.db, table), expected(emulator, table, days, "UTC"), table)
+        assert_table_matches(
+            loaded(loader.db, table), expected(emulator, table, days, "UTC"), table
+        )
 
 
-def test_vanished_dimensions_and_emptied_days_are_replaced(make_emulator: Any, tmp_path: Path) -> None:
+def test_vanished_dimensions_and_emptied_days_are_replaced(
+    make_emulator: Any, tmp_path: Path
+) -> None:
     today = dt.date(2026, 11, 18)
     first, last = dt.date(2026, 10, 1), dt.date(2026, 10, 10)
     loader = Loader(make_emulator(now=at(today), seed=1), tmp_path / "lc.duckdb")
@@ -103,7 +154,9 @@ def test_vanished_dimensions_and_emptied_days_are_replaced(make_emulator: Any, t
         assert_table_matches(loaded(loader.db, table), expected(changed, table, days, "UTC"), table)
     tags = loaded(loader.db, "chats_tags")
     assert not [k for k in tags if k[0] < dt.date(2026, 10, 6)]
-    assert loaded(loader.db, "chats_total_chats")[(first,)] == {}  # the day is there, its metrics null
+    assert (
+        loaded(loader.db, "chats_total_chats")[(first,)] == {}
+    )  # the day is there, its metrics null
 
 
 def test_a_table_that_becomes_empty_is_emptied(make_emulator: Any, tmp_path: Path) -> None:
@@ -113,12 +166,22 @@ def test_a_table_that_becomes_empty_is_emptied(make_emulator: Any, tmp_path: Pat
     loader.run(today, start_date=first, end_date=last, backfill=True, reports=SOME)
     assert loaded(loader.db, "chats_tags")
     empty = make_emulator(now=at(today), license_start=dt.date(2026, 11, 1))
-    loader.run(today, start_date=first, end_date=last, backfill=True, reports=SOME, base_url=empty.url)
-    for table in ("chats_tags", "chats_ranking", "chats_greetings_conversion", "chats_forms", "chats_form_answers"):
+    loader.run(
+        today, start_date=first, end_date=last, backfill=True, reports=SOME, base_url=empty.url
+    )
+    for table in (
+        "chats_tags",
+        "chats_ranking",
+        "chats_greetings_conversion",
+        "chats_forms",
+        "chats_form_answers",
+    ):
         assert loaded(loader.db, table) == {}, table
 
 
-def test_a_failed_run_moves_no_state_and_the_next_run_recovers(make_emulator: Any, tmp_path: Path) -> None:
+def test_a_failed_run_moves_no_state_and_the_next_run_recovers(
+    make_emulator: Any, tmp_path: Path
+) -> None:
     day1 = dt.date(2026, 11, 10)
     emulator = make_emulator(now=at(day1, 12))
     loader = Loader(emulator, tmp_path / "lc.duckdb")
@@ -139,4 +202,6 @@ def test_a_failed_run_moves_no_state_and_the_next_run_recovers(make_emulator: An
     assert set(loader.state().values()) == {"2026-11-11"}
     days = Window(day1 - dt.timedelta(days=4), day2).days
     for table in SOME_TABLES:
-        assert_table_matches(loaded(loader.db, table), expected(emulator, table, days, "UTC"), table)
+        assert_table_matches(
+            loaded(loader.db, table), expected(emulator, table, days, "UTC"), table
+        )

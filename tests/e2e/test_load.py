@@ -28,15 +28,23 @@ HOURLY = sorted(r.name for r in REPORTS if r.hourly)
         ("Europe/Warsaw", dt.date(2026, 10, 20), dt.date(2026, 10, 28)),
     ],
 )
-def test_daily_load_equals_the_emulator(make_emulator: Any, tmp_path: Path, timezone: str, first: dt.date, last: dt.date) -> None:
+def test_daily_load_equals_the_emulator(
+    make_emulator: Any, tmp_path: Path, timezone: str, first: dt.date, last: dt.date
+) -> None:
     emulator = make_emulator(now=at(TODAY, 15), page_size=4)
     loader = Loader(emulator, tmp_path / "lc.duckdb")
-    summary = loader.run(TODAY, start_date=first, end_date=last, backfill=True, timezone=timezone, window_days=5)
+    summary = loader.run(
+        TODAY, start_date=first, end_date=last, backfill=True, timezone=timezone, window_days=5
+    )
     made = emulator.stats.total()
     days = Window(first, last).days
     for table in DAY_TABLES:
-        assert_table_matches(loaded(loader.db, table), expected(emulator, table, days, timezone), table)
-    periods = [(p.kind, p.window.first, p.window.last) for p in periods_touching(Window(first, last))]
+        assert_table_matches(
+            loaded(loader.db, table), expected(emulator, table, days, timezone), table
+        )
+    periods = [
+        (p.kind, p.window.first, p.window.last) for p in periods_touching(Window(first, last))
+    ]
     by_period = loaded(loader.db, "customers_unique_visitors_by_period")
     assert_table_matches(by_period, expected_periods(emulator, periods, timezone), "by_period")
     # the plan: series one request per 5-day window, range one per day, pages as needed
@@ -44,7 +52,12 @@ def test_daily_load_equals_the_emulator(make_emulator: Any, tmp_path: Path, time
     windows = -(-n_days // 5)
     series = sum(1 for r in REPORTS if r.kind.value == "series")
     ranges = sum(1 for r in REPORTS if r.kind.value == "range")
-    pages = sum(max(1, -(-sum(1 for k in loaded(loader.db, "chats_queued_visitors_left") if k[0] == d) // 4)) for d in days)
+    pages = sum(
+        max(
+            1, -(-sum(1 for k in loaded(loader.db, "chats_queued_visitors_left") if k[0] == d) // 4)
+        )
+        for d in days
+    )
     assert summary.requests == made == series * windows + ranges * n_days + pages + len(periods)
     assert summary.retried == 0
     assert (summary.first_day, summary.last_day) == (first, last)
@@ -55,10 +68,22 @@ def test_hourly_load_equals_the_emulator_across_dst(make_emulator: Any, tmp_path
     emulator = make_emulator(now=at(TODAY, 15))
     loader = Loader(emulator, tmp_path / "lc.duckdb")
     first, last = dt.date(2026, 10, 24), dt.date(2026, 10, 26)
-    loader.run(TODAY, start_date=first, end_date=last, backfill=True, timezone="Europe/Warsaw", distribution="hour", reports=HOURLY)
+    loader.run(
+        TODAY,
+        start_date=first,
+        end_date=last,
+        backfill=True,
+        timezone="Europe/Warsaw",
+        distribution="hour",
+        reports=HOURLY,
+    )
     days = Window(first, last).days
     for table in HOURLY:
-        assert_table_matches(loaded(loader.db, table, hourly=True), expected(emulator, table, days, "Europe/Warsaw", hourly=True), table)
+        assert_table_matches(
+            loaded(loader.db, table, hourly=True),
+            expected(emulator, table, days, "Europe/Warsaw", hourly=True),
+            table,
+        )
     hours = loaded(loader.db, "chats_total_chats", hourly=True)
     per_day = {d: sum(1 for k in hours if k[0] == d) for d in days}
     # 24 hour buckets a day; the 25th hour of 2026-10-25 (02:00 twice) is one bucket
@@ -69,7 +94,12 @@ def test_hourly_totals_add_up_to_daily_totals(make_emulator: Any, tmp_path: Path
     emulator = make_emulator(now=at(TODAY, 15))
     hourly = Loader(emulator, tmp_path / "hourly.duckdb")
     daily = Loader(emulator, tmp_path / "daily.duckdb", pipeline_name="daily")
-    options = {"start_date": dt.date(2026, 11, 2), "end_date": dt.date(2026, 11, 4), "backfill": True, "reports": ["chats_total_chats", "chats_tags"]}
+    options = {
+        "start_date": dt.date(2026, 11, 2),
+        "end_date": dt.date(2026, 11, 4),
+        "backfill": True,
+        "reports": ["chats_total_chats", "chats_tags"],
+    }
     hourly.run(TODAY, distribution="hour", **options)
     daily.run(TODAY, **options)
     for table, column in (("chats_total_chats", "total"), ("chats_tags", "chats")):

@@ -29,12 +29,17 @@ TODAY = D(2026, 11, 18)
     ],
 )
 def test_plan_range(last_loaded: dt.date | None, lookback: int, expected: Window) -> None:
-    got = plan_range(start_date=D(2026, 1, 1), end_date=TODAY, last_loaded=last_loaded, lookback_days=lookback)
+    got = plan_range(
+        start_date=D(2026, 1, 1), end_date=TODAY, last_loaded=last_loaded, lookback_days=lookback
+    )
     assert got == expected
 
 
 def test_plan_range_nothing_to_load() -> None:
-    assert plan_range(start_date=D(2026, 12, 1), end_date=TODAY, last_loaded=None, lookback_days=3) is None
+    assert (
+        plan_range(start_date=D(2026, 12, 1), end_date=TODAY, last_loaded=None, lookback_days=3)
+        is None
+    )
 
 
 def test_split_covers_every_day_once() -> None:
@@ -48,11 +53,27 @@ def test_split_covers_every_day_once() -> None:
 @pytest.mark.parametrize(
     ("window", "tz", "bounds"),
     [
-        (Window(D(2021, 4, 8), D(2021, 4, 15)), "UTC", ("2021-04-08T00:00:00+00:00", "2021-04-15T23:59:59+00:00")),
+        (
+            Window(D(2021, 4, 8), D(2021, 4, 15)),
+            "UTC",
+            ("2021-04-08T00:00:00+00:00", "2021-04-15T23:59:59+00:00"),
+        ),
         # across the spring change: each side carries its own offset
-        (Window(D(2026, 3, 28), D(2026, 3, 30)), "Europe/Warsaw", ("2026-03-28T00:00:00+01:00", "2026-03-30T23:59:59+02:00")),
-        (Window(D(2026, 11, 1), D(2026, 11, 1)), "America/New_York", ("2026-11-01T00:00:00-04:00", "2026-11-01T23:59:59-05:00")),
-        (Window(D(2026, 1, 1), D(2026, 1, 1)), "Asia/Kolkata", ("2026-01-01T00:00:00+05:30", "2026-01-01T23:59:59+05:30")),
+        (
+            Window(D(2026, 3, 28), D(2026, 3, 30)),
+            "Europe/Warsaw",
+            ("2026-03-28T00:00:00+01:00", "2026-03-30T23:59:59+02:00"),
+        ),
+        (
+            Window(D(2026, 11, 1), D(2026, 11, 1)),
+            "America/New_York",
+            ("2026-11-01T00:00:00-04:00", "2026-11-01T23:59:59-05:00"),
+        ),
+        (
+            Window(D(2026, 1, 1), D(2026, 1, 1)),
+            "Asia/Kolkata",
+            ("2026-01-01T00:00:00+05:30", "2026-01-01T23:59:59+05:30"),
+        ),
     ],
 )
 def test_window_bounds(window: Window, tz: str, bounds: tuple[str, str]) -> None:
@@ -102,7 +123,10 @@ def test_request_bodies_match_the_published_shape() -> None:
     body = request_body(REPORTS_BY_NAME["chats_total_chats"], s, day)
     sample = load_sample("chats_total_chats.request")
     assert body["distribution"] == sample["distribution"]
-    assert body["filters"] == {"from": "2021-04-08T00:00:00+00:00", "to": "2021-04-15T23:59:59+00:00"}
+    assert body["filters"] == {
+        "from": "2021-04-08T00:00:00+00:00",
+        "to": "2021-04-15T23:59:59+00:00",
+    }
     assert body["timezone"] == "UTC"
     greetings = request_body(REPORTS_BY_NAME["chats_greetings_conversion"], s, day)
     assert set(greetings["filters"]) == {"greetings"}
@@ -121,8 +145,17 @@ def test_request_bodies_match_the_published_shape() -> None:
         ({"end_date": "2026-11-19"}, "after today"),
         ({"lookback_days": 0}, "`lookback_days` must be"),
         ({"window_days": -5}, "`window_days` must be"),
-        ({"reports": ["chat_duration"]}, "Unknown report `chat_duration`. Valid reports: chats_duration"),
-        ({"reports": "chats_ratings,agents_performance", "filters": {"tags": {"values": ["spam"]}}}, "`tags` by agents_performance"),
+        (
+            {"reports": ["chat_duration"]},
+            "Unknown report `chat_duration`. Valid reports: chats_duration",
+        ),
+        (
+            {
+                "reports": "chats_ratings,agents_performance",
+                "filters": {"tags": {"values": ["spam"]}},
+            },
+            "`tags` by agents_performance",
+        ),
         ({"filters": {"from": "2026-01-01"}}, "the pipeline sets the time range"),
         ({"filters": {"agents": {"values": ["a@b.c"], "exists": True}}}, "exactly one of"),
         ({"filters": {"groups": {"values": ["zero"]}}}, "must hold int"),
