@@ -1,19 +1,34 @@
-"""Apply the SQL views in layer order (staging, then marts) through the destination's client."""
+"""Apply the SQL views in layer order (staging, intermediate, marts) through the SQL client.
+
+Each `.sql` file is one `select` that becomes `create or replace view <file name>`. Inside it,
+`{{ table('x') }}` names a loaded table, `{{ ref('y') }}` another view, and a few macros
+(`{{ week_start('col') }}`, `{{ month_start('col') }}`, `{{ days_in_month('col') }}`) hold the
+only date SQL that differs between engines, so the views build on DuckDB and PostgreSQL alike.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from dlt.pipeline.pipeline import Pipeline
 
 logger = logging.getLogger("livechat_reports")
-LAYERS = ("staging", "marts")
+LAYERS = ("staging", "intermediate", "marts")
 ROOT = Path(__file__).parent
-# `{{ table('chats_tags') }}` in a view names a loaded table; `{{ ref('kpi_daily') }}` another view.
 REFERENCE = re.compile(r"\{\{\s*(table|ref)\('([a-z0-9_]+)'\)\s*\}\}")
+MACRO = re.compile(r"\{\{\s*([a-z_]+)\('([a-z0-9_.]+)'\)\s*\}\}")
+# Portable across DuckDB and PostgreSQL; another engine gets its own entry here.
+MACROS: dict[str, Callable[[str], str]] = {
+    "week_start": lambda col: f"cast(date_trunc('week', {col}) as date)",
+    "month_start": lambda col: f"cast(date_trunc('month', {col}) as date)",
+    "days_in_month": lambda col: (
+        f"cast(cast({col} + interval '1 month' as date) - {col} as integer)"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -74,11 +89,18 @@ def apply_transforms(pipeline: Pipeline) -> TransformResult:
             def render(match: re.Match[str]) -> str:
                 return str(client.make_qualified_table_name(match.group(2)))
 
-            body = REFERENCE.sub(render, view.sql)
+            body = MACRO.sub(_macro, REFERENCE.sub(render, view.sql))
             target = client.make_qualified_table_name(view.name)
             client.execute_sql(f"create or replace view {target} as\n{body}")
             built.append(view.name)
     return TransformResult(tuple(built), tuple(skipped))
+
+
+def _macro(match: re.Match[str]) -> str:
+    name, argument = match.groups()
+    if name not in MACROS:
+        raise ValueError(f"unknown SQL macro `{name}`; known: {', '.join(MACROS)}")
+    return MACROS[name](argument)
 
 
 def _existing_tables(client: object) -> set[str]:

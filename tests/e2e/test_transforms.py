@@ -1,0 +1,304 @@
+"""Rollup views: built on loaded emulator data, compared with the emulator's own answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from pipelines.livechat_reports import build_pipeline
+from sources.livechat_emulator import Emulator, ReportsAPI
+from tests.e2e.conftest import Loader, at
+from tests.e2e.oracle import ask
+from transforms import apply_transforms
+
+TODAY = dt.date(2026, 11, 18)
+FIRST, LAST = dt.date(2026, 9, 1), dt.date(2026, 10, 31)  # 2026-09-01 is a Tuesday
+MARTS = {
+    "kpi_daily": ("account_id", "report_date"),
+    "kpi_weekly": ("account_id", "week_start"),
+    "kpi_monthly": ("account_id", "month_start"),
+    "agent_scorecard_daily": ("account_id", "report_date", "agent_id"),
+    "agent_scorecard_monthly": ("account_id", "month_start", "agent_id"),
+    "tag_usage_weekly": ("account_id", "week_start", "tag"),
+    "tag_usage_monthly": ("account_id", "month_start", "tag"),
+    "greeting_funnel_monthly": ("account_id", "month_start", "greeting_id"),
+    "group_chats_monthly": ("account_id", "month_start", "group_id"),
+}
+
+
+@pytest.fixture(scope="module")
+def loaded_marts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, Loader]]:
+    """Two months of every report, loaded and transformed once for the module."""
+    tmp = tmp_path_factory.mktemp("marts")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp)
+        mp.setenv("DLT_DATA_DIR", str(tmp / "dlt"))
+        mp.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+        with Emulator(ReportsAPI(now=at(TODAY))) as emulator:
+            loader = Loader(emulator, tmp / "lc.duckdb")
+            loader.run(TODAY, start_date=FIRST, end_date=LAST, backfill=True, transform=True)
+            yield emulator, loader
+
+
+def query(db: str, sql: str, *params: Any) -> list[dict[str, Any]]:
+    with duckdb.connect(db, read_only=True) as con:
+        cursor = con.execute(sql.replace("lr.", "livechat_reports."), list(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def month_filters(month: dt.date) -> dict[str, str]:
+    following = (month + dt.timedelta(days=32)).replace(day=1)
+    last = following - dt.timedelta(days=1)
+    return {"from": f"{month}T00:00:00+00:00", "to": f"{last}T23:59:59+00:00"}
+
+
+MONTHS = [dt.date(2026, 9, 1), dt.date(2026, 10, 1)]
+
+
+@pytest.mark.parametrize("month", MONTHS)
+def test_monthly_kpis_equal_the_emulator_for_the_whole_month(
+    loaded_marts: Any, month: dt.date
+) -> None:
+    emulator, loader = loaded_marts
+    row = query(loader.db, "select * from lr.kpi_monthly where month_start = ?", month)[0]
+    body = {"distribution": "month", "filters": month_filters(month)}
+    key = month.strftime("%Y-%m")
+    rt = ask(emulator, "chats/response_time", body)["records"][key]
+    frt = ask(emulator, "chats/first_response_time", body)["records"][key]
+    duration = ask(emulator, "chats/duration", body)["records"][key]
+    totals = ask(emulator, "chats/total_chats", body)["records"][key]
+    ratings = ask(emulator, "chats/ratings", body)["records"][key]
+    visitors = ask(emulator, "customers/unique_visitors", {"filters": month_filters(month)})[
+        "summary"
+    ]
+    # The API rounds each bucket's average (2 decimals; whole seconds for durations), so a
+    # month rebuilt from days can differ from the month's own answer by that rounding only.
+    assert row["avg_response_time_seconds"] == pytest.approx(rt["response_time"], abs=0.006)
+    assert row["avg_first_response_time_seconds"] == pytest.approx(
+        frt["first_response_time"], abs=0.006
+    )
+    assert row["avg_chat_duration_seconds"] == pytest.approx(duration["duration"], abs=0.51)
+    assert (row["total_chats"], row["continuous_chats"]) == (totals["total"], totals["continuous"])
+    assert (row["chats_rated_good"], row["chats_rated_bad"]) == (ratings["good"], ratings["bad"])
+    assert row["satisfaction_rate"] == pytest.approx(
+        ratings["good"] / (ratings["good"] + ratings["bad"])
+    )
+    assert (row["unique_visitors"], row["page_views"]) == (
+        visitors["unique_visitors"],
+        visitors["page_views"],
+    )
+    assert row["is_partial_period"] is False
+    # the weighted month is not the plain average of its days
+    days = query(
+        loader.db,
+        "select avg(avg_response_time_seconds) as a from lr.kpi_daily where report_date >= ? and report_date < ?",
+        month,
+        (month + dt.timedelta(days=32)).replace(day=1),
+    )
+    assert abs(days[0]["a"] - row["avg_response_time_seconds"]) > 1e-6
+
+
+@pytest.mark.parametrize("month", MONTHS)
+def test_monthly_ranking_scores_equal_the_emulator_ranking(
+    loaded_marts: Any, month: dt.date
+) -> None:
+    emulator, loader = loaded_marts
+    ranking = ask(emulator, "chats/ranking", {"filters": month_filters(month)})["records"]
+    rows = {
+        r["agent_id"]: r
+        for r in query(
+            loader.db, "select * from lr.agent_scorecard_monthly where month_start = ?", month
+        )
+    }
+    assert set(ranking) <= set(rows)
+    for agent, expected in ranking.items():
+        assert rows[agent]["ranking_score"] == pytest.approx(expected["score"], abs=1e-12)
+    performance = ask(emulator, "agents/performance", {"filters": month_filters(month)})["records"]
+    for agent, expected in performance.items():
+        row = rows[agent]
+        assert row["chats"] == expected["chats_count"]
+        assert row["logged_in_time_seconds"] == expected["logged_in_time"]
+        assert row["avg_first_response_time_seconds"] == pytest.approx(
+            expected["first_response_time"]
+        )
+
+
+@pytest.mark.parametrize("month", MONTHS)
+def test_monthly_tags_greetings_and_groups_equal_the_emulator(
+    loaded_marts: Any, month: dt.date
+) -> None:
+    emulator, loader = loaded_marts
+    usage = ask(emulator, "tags/chat_usage", {"filters": month_filters(month)})["records"]
+    tags = {
+        r["tag"]: r
+        for r in query(loader.db, "select * from lr.tag_usage_monthly where month_start = ?", month)
+    }
+    assert {t: r["chats"] for t, r in tags.items()} == usage
+    total = ask(
+        emulator, "chats/total_chats", {"filters": month_filters(month), "distribution": "month"}
+    )["total"]
+    assert tags["spam"]["share_of_chats"] == pytest.approx(usage["spam"] / total)
+    key = month.strftime("%Y-%m")
+    greetings = ask(
+        emulator,
+        "chats/greetings_conversion",
+        {"distribution": "month", "filters": {"greetings": month_filters(month)}},
+    )["records"][key]
+    funnel = {
+        r["greeting_id"]: r
+        for r in query(
+            loader.db, "select * from lr.greeting_funnel_monthly where month_start = ?", month
+        )
+    }
+    assert {
+        g: {k: r[k] for k in ("accepted", "canceled", "displayed", "goals")}
+        for g, r in funnel.items()
+    } == greetings
+    first = next(iter(funnel.values()))
+    assert first["acceptance_rate"] == pytest.approx(first["accepted"] / first["displayed"])
+    groups = ask(
+        emulator, "chats/groups", {"distribution": "month", "filters": month_filters(month)}
+    )["records"][key]
+    loaded_groups = {
+        r["group_id"]: r["chats"]
+        for r in query(
+            loader.db, "select * from lr.group_chats_monthly where month_start = ?", month
+        )
+    }
+    assert loaded_groups == groups
+
+
+def test_weekly_unique_visitors_are_the_whole_weeks_answer(loaded_marts: Any) -> None:
+    emulator, loader = loaded_marts
+    weeks = query(loader.db, "select * from lr.kpi_weekly order by week_start")
+    assert weeks[0]["week_start"] == dt.date(2026, 8, 31) and weeks[0]["is_partial_period"] is True
+    assert (
+        weeks[-1]["week_start"] == dt.date(2026, 10, 26) and weeks[-1]["is_partial_period"] is True
+    )
+    assert not any(w["is_partial_period"] for w in weeks[1:-1])
+    week = weeks[2]
+    sunday = week["week_start"] + dt.timedelta(days=6)
+    answer = ask(
+        emulator,
+        "customers/unique_visitors",
+        {"filters": {"from": f"{week['week_start']}T00:00:00Z", "to": f"{sunday}T23:59:59Z"}},
+    )["summary"]
+    assert week["unique_visitors"] == answer["unique_visitors"]
+    daily = query(
+        loader.db,
+        "select sum(unique_visitors) as s from lr.kpi_daily where report_date between ? and ?",
+        week["week_start"],
+        sunday,
+    )
+    assert week["unique_visitors"] < daily[0]["s"]
+
+
+@pytest.mark.parametrize(("mart", "key"), sorted(MARTS.items()))
+def test_mart_keys_are_unique_and_not_null(
+    loaded_marts: Any, mart: str, key: tuple[str, ...]
+) -> None:
+    _, loader = loaded_marts
+    columns = ", ".join(key)
+    nulls = " or ".join(f"{c} is null" for c in key)
+    stats = query(
+        loader.db,
+        f"select count(*) as n, count(distinct ({columns})) as d, sum(case when {nulls} then 1 else 0 end) as nulls from lr.{mart}",
+    )[0]
+    assert stats["n"] > 0
+    assert stats["n"] == stats["d"]
+    assert stats["nulls"] == 0
+
+
+def rounded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # DuckDB sums doubles in parallel, so the last bits of a float sum can differ run to run.
+    return [{k: round(v, 9) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+
+
+def test_rebuilding_the_views_changes_nothing(loaded_marts: Any) -> None:
+    _, loader = loaded_marts
+    before = {m: rounded(query(loader.db, f"select * from lr.{m} order by all")) for m in MARTS}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(Path(loader.db).parent)
+        mp.setenv("DLT_DATA_DIR", str(Path(loader.db).parent / "dlt"))
+        result = apply_transforms(
+            build_pipeline("livechat_reports", "duckdb", "livechat_reports", loader.db)
+        )
+    assert set(MARTS) <= set(result.built) and not result.skipped
+    assert {
+        m: rounded(query(loader.db, f"select * from lr.{m} order by all")) for m in MARTS
+    } == before
+
+
+def test_rates_are_null_when_there_is_nothing_to_divide(make_emulator: Any, tmp_path: Path) -> None:
+    emulator = make_emulator(now=at(TODAY), license_start=dt.date(2026, 10, 3))
+    loader = Loader(emulator, tmp_path / "lc.duckdb")
+    loader.run(
+        TODAY,
+        start_date=dt.date(2026, 10, 1),
+        end_date=dt.date(2026, 10, 4),
+        backfill=True,
+        transform=True,
+    )
+    empty = query(
+        loader.db, "select * from lr.kpi_daily where report_date = ?", dt.date(2026, 10, 1)
+    )[0]
+    assert empty["total_chats"] == 0
+    assert empty["satisfaction_rate"] is None and empty["avg_response_time_seconds"] is None
+
+
+def test_views_whose_tables_were_not_loaded_are_skipped(make_emulator: Any, tmp_path: Path) -> None:
+    loader = Loader(make_emulator(now=at(TODAY)), tmp_path / "lc.duckdb")
+    loader.run(
+        TODAY,
+        start_date=dt.date(2026, 10, 1),
+        end_date=dt.date(2026, 10, 4),
+        backfill=True,
+        reports=["chats_total_chats", "chats_groups"],
+    )
+    result = apply_transforms(loader.pipeline)
+    assert (
+        "group_chats_monthly" in result.built and "stg_livechat__chats_total_chats" in result.built
+    )
+    skipped = dict(result.skipped)
+    assert "kpi_daily" in skipped and "int_kpi_daily" in skipped["kpi_daily"]
+    assert "chats_ratings" in skipped["int_kpi_daily"]
+
+
+def test_hourly_loads_roll_up_to_the_same_numbers_as_daily_loads(
+    make_emulator: Any, tmp_path: Path
+) -> None:
+    emulator = make_emulator(now=at(TODAY))
+    options = {
+        "start_date": dt.date(2026, 10, 24),
+        "end_date": dt.date(2026, 10, 27),
+        "backfill": True,
+        "timezone": "Europe/Warsaw",
+        "transform": True,
+    }
+    daily = Loader(emulator, tmp_path / "daily.duckdb", pipeline_name="daily")
+    daily.run(TODAY, **options)
+    hourly = Loader(emulator, tmp_path / "hourly.duckdb", pipeline_name="hourly")
+    hourly.run(TODAY, distribution="hour", **options)
+    a = query(daily.db, "select * from lr.kpi_daily order by report_date")
+    b = query(hourly.db, "select * from lr.kpi_daily order by report_date")
+    assert len(a) == len(b) == 4
+    for x, y in zip(a, b, strict=True):
+        for column, value in x.items():
+            if isinstance(value, float):
+                # each hour bucket carries the API's rounding: whole seconds for durations,
+                # 2 decimals for response times and for each hour's availability minutes
+                tolerance = {"avg_chat_duration_seconds": 0.51, "available_hours": 0.006}.get(
+                    column, 0.006
+                )
+                assert y[column] == pytest.approx(value, abs=tolerance), column
+            else:
+                assert y[column] == value, column
+    ma = query(daily.db, "select * from lr.kpi_monthly")
+    mb = query(hourly.db, "select * from lr.kpi_monthly")
+    assert [r["total_chats"] for r in ma] == [r["total_chats"] for r in mb]

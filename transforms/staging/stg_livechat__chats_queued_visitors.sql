@@ -1,0 +1,17 @@
+-- grain: one row per account_id and report_date (per report_hour when loaded hourly)
+select
+    account_id,
+    report_date,
+    cast(queued_count as bigint) as queued_visitors,
+    cast(queued_min as double precision) as queued_min_seconds,
+    cast(queued_max as double precision) as queued_max_seconds,
+    cast(queued_avg as double precision) as queued_avg_seconds,
+    cast(left_queue_count as bigint) as left_queue_visitors,
+    cast(left_queue_min as double precision) as left_queue_min_seconds,
+    cast(left_queue_max as double precision) as left_queue_max_seconds,
+    cast(left_queue_avg as double precision) as left_queue_avg_seconds,
+    cast(entered_chat_count as bigint) as entered_chat_visitors,
+    cast(entered_chat_min as double precision) as entered_chat_min_seconds,
+    cast(entered_chat_max as double precision) as entered_chat_max_seconds,
+    cast(entered_chat_avg as double precision) as entered_chat_avg_seconds
+from {{ table('chats_queued_visitors') }}

@@ -1,0 +1,18 @@
+-- grain: one row per API request (and page) a load made
+select
+    account_id,
+    report,
+    table_name,
+    window_from,
+    window_to,
+    period,
+    timezone,
+    distribution,
+    cast(page as bigint) as page,
+    cast(http_status as bigint) as http_status,
+    cast(attempts as bigint) as attempts,
+    cast(duration_seconds as double precision) as duration_seconds,
+    cast(response_total as double precision) as response_total,
+    requested_at,
+    _dlt_load_id as load_id
+from {{ table('report_requests') }}
