@@ -87,14 +87,18 @@ class Stats:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
-    def end(self, status: int | None, fault: str | None) -> None:
-        """Count how a request ended."""
+    def answered(self, status: int | None, fault: str | None) -> None:
+        """Count how a request is answered (before the answer is sent, so tests see it)."""
         with self._lock:
-            self.in_flight -= 1
             if status is not None:
                 self.statuses[status] += 1
             if fault:
                 self.faults[fault] += 1
+
+    def end(self) -> None:
+        """Count a request that finished."""
+        with self._lock:
+            self.in_flight -= 1
 
     def total(self) -> int:
         """Return the number of requests received."""
@@ -168,13 +172,11 @@ class _Handler(BaseHTTPRequestHandler):
         emulator = self.server.emulator
         report = url.path.rsplit("/reports/", 1)[-1]
         emulator.stats.begin(report)
-        status: int | None = None
-        fault: str | None = None
         try:
             if emulator.gate.over_limit():
                 headers = {"Retry-After": "1"} if emulator.switches.retry_after else {}
-                answer = error(429, "too_many_requests", "Too many requests", **headers)
-                status = self._send(answer)
+                emulator.stats.answered(429, None)
+                self._send(error(429, "too_many_requests", "Too many requests", **headers))
                 return
             fault, delay = emulator.gate.draw()
             if fault == "slow":
@@ -182,29 +184,33 @@ class _Handler(BaseHTTPRequestHandler):
             if delay:
                 time.sleep(delay)
             if fault == "drop":
+                emulator.stats.answered(None, fault)
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             if fault in ("500", "503"):
                 kind = "internal" if fault == "500" else "service_unavailable"
-                status = self._send(error(int(fault), kind, "Injected fault"))
+                emulator.stats.answered(int(fault), fault)
+                self._send(error(int(fault), kind, "Injected fault"))
                 return
             answer = emulator.api.handle(
                 method, url.path, url.query, self.headers.get("Authorization"), body
             )
-            if fault == "malformed" and answer.status == 200:
-                status = self._send_raw(200, b"<html><body>Bad gateway</body></html>", "text/html")
-            elif fault == "truncated" and answer.status == 200:
+            garble = fault in ("malformed", "truncated") and answer.status == 200
+            emulator.stats.answered(answer.status, fault if garble else None)
+            if garble and fault == "malformed":
+                self._send_raw(200, b"<html><body>Bad gateway</body></html>", "text/html")
+            elif garble:
                 data = answer.encode()
-                status = self._send_raw(200, data[: len(data) // 2], "application/json")
+                self._send_raw(200, data[: len(data) // 2], "application/json")
             else:
-                status = self._send(answer)
+                self._send(answer)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            emulator.stats.end(status, fault)
+            emulator.stats.end()
 
-    def _send(self, answer: Answer) -> int:
+    def _send(self, answer: Answer) -> None:
         data = answer.encode()
         self.send_response(answer.status)
         for name, value in answer.headers.items():
@@ -213,15 +219,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        return answer.status
 
-    def _send_raw(self, status: int, data: bytes, content_type: str) -> int:
+    def _send_raw(self, status: int, data: bytes, content_type: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        return status
 
 
 class _Server(ThreadingHTTPServer):
