@@ -88,6 +88,16 @@ def build_pipeline(
     return pipeline
 
 
+def load_workers(pipeline: Pipeline) -> int:
+    """Return how many load jobs run at once: 1 for DuckDB, dlt's default (20) elsewhere.
+
+    DuckDB is a single-writer file, so parallel merges only add memory: a two-year hourly
+    backfill peaked at 350 MB with 20 workers and at 243 MB with 1, for 1 s more of loading.
+    """
+    destination = pipeline.destination
+    return 1 if destination is not None and destination.destination_name == "duckdb" else 20
+
+
 def finish_pending(pipeline: Pipeline) -> int:
     """Finish load packages an interrupted run left behind, before extracting anything new.
 
@@ -132,16 +142,18 @@ def run_load(
     started = time.monotonic()
     source = livechat_reports(**dict(source_options or {}))
     finished = finish_pending(pipeline)
-    info = pipeline.run(source, loader_file_format="parquet")
+    # What `pipeline.run` does, step by step, so the load step gets its own worker count.
+    pipeline.sync_destination()
+    pipeline.extract(source, loader_file_format="parquet")
+    normalized = pipeline.normalize()
+    info = pipeline.load(workers=load_workers(pipeline))
     info.raise_on_failed_jobs()
     summary = LoadSummary(
         load_id=info.loads_ids[-1] if info.loads_ids else None, finished_pending=finished
     )
-    trace = pipeline.last_trace
-    normalize = trace.last_normalize_info if trace else None
-    if normalize is not None:
+    if normalized is not None:
         summary.rows = {
-            t: n for t, n in sorted(normalize.row_counts.items()) if not t.startswith("_dlt")
+            t: n for t, n in sorted(normalized.row_counts.items()) if not t.startswith("_dlt")
         }
     if summary.load_id is not None:
         _read_lineage(pipeline, summary)
