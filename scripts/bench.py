@@ -101,10 +101,10 @@ class _Remote:
     """An emulator in its own process, so its memory does not count as the pipeline's."""
 
     def __init__(self) -> None:
+        command = [sys.executable, "-m", "sources.livechat_emulator", "--port", "0"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sources.livechat_emulator", "--port", "0", "--now", NOW.isoformat()],
-            stdout=subprocess.PIPE, text=True, cwd=ROOT,
-        )  # fmt: skip
+            [*command, "--now", NOW.isoformat()], stdout=subprocess.PIPE, text=True, cwd=ROOT
+        )
         assert self.process.stdout is not None
         self.url = self.process.stdout.readline().split(" on ", 1)[1].split("/v3.6")[0]
 
