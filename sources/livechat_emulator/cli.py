@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--personal-access-token", default="demo-pat", help="Basic-auth token")
     parser.add_argument("--bearer-token", default="demo-token", help="OAuth access token")
     parser.add_argument(
+        "--unscoped-token", default=None, help="a Bearer token without reports_read (answers 403)"
+    )
+    parser.add_argument(
         "--page-size", type=int, default=25, help="records per page (queued_visitors_left)"
     )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="fixed delay per request")
@@ -75,6 +78,7 @@ def build(args: argparse.Namespace) -> Emulator:
         account_id=args.account_id,
         personal_access_token=args.personal_access_token,
         bearer_token=args.bearer_token,
+        unscoped_token=args.unscoped_token,
         page_size=args.page_size,
     )
     switches = Switches(

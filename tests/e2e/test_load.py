@@ -109,3 +109,44 @@ def test_hourly_totals_add_up_to_daily_totals(make_emulator: Any, tmp_path: Path
             by_hour[day_key] = by_hour.get(day_key, 0) + (row.get(column) or 0)
         by_day = {k: (r.get(column) or 0) for k, r in loaded(daily.db, table).items()}
         assert {k: v for k, v in by_hour.items() if v} == {k: v for k, v in by_day.items() if v}
+
+
+def test_oauth_token_loads_the_same_rows(make_emulator: Any, tmp_path: Path) -> None:
+    from sources.livechat.credentials import OAuthCredentials
+
+    emulator = make_emulator(now=at(TODAY, 15), bearer_token="dal:oauth-token")
+    oauth = OAuthCredentials()
+    oauth.access_token, oauth.account_id = "dal:oauth-token", "demo"
+    loader = Loader(emulator, tmp_path / "lc.duckdb")
+    loader.run(
+        TODAY,
+        credentials=oauth,
+        start_date=dt.date(2026, 9, 1),
+        end_date=dt.date(2026, 9, 3),
+        backfill=True,
+        reports=["chats_ratings", "chats_ranking"],
+    )
+    days = Window(dt.date(2026, 9, 1), dt.date(2026, 9, 3)).days
+    for table in ("chats_ratings", "chats_ranking"):
+        assert_table_matches(
+            loaded(loader.db, table), expected(emulator, table, days, "UTC"), table
+        )
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_requests_in_flight_never_exceed_max_concurrency(
+    make_emulator: Any, tmp_path: Path, limit: int
+) -> None:
+    from sources.livechat_emulator import Switches
+
+    emulator = make_emulator(now=at(TODAY, 15), switches=Switches(latency_ms=30))
+    loader = Loader(emulator, tmp_path / "lc.duckdb")
+    loader.run(
+        TODAY,
+        start_date=dt.date(2026, 9, 1),
+        end_date=dt.date(2026, 9, 8),
+        backfill=True,
+        max_concurrency=limit,
+        reports=["chats_ranking", "agents_performance", "chats_total_chats"],
+    )
+    assert emulator.stats.max_in_flight == limit

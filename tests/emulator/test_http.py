@@ -282,6 +282,18 @@ def test_latency_counts_and_concurrency() -> None:
         assert emu.stats.max_in_flight > 1
 
 
+def test_jitter_adds_a_bounded_random_delay() -> None:
+    switches = Switches(latency_ms=50, jitter_ms=100, fault_seed=3)
+    with Emulator(ReportsAPI(now=NOW.timestamp()), switches) as emu:
+        times = []
+        for _ in range(8):
+            started = time.monotonic()
+            call(emu, "customers/unique_visitors", GOOD)
+            times.append(time.monotonic() - started)
+    assert all(0.05 <= t < 0.4 for t in times)
+    assert max(times) - min(times) > 0.02  # not a fixed delay
+
+
 def test_command_line_serves_the_api() -> None:
     process = subprocess.Popen(
         [
@@ -292,6 +304,8 @@ def test_command_line_serves_the_api() -> None:
             "0",
             "--now",
             "2026-11-18T15:30:00+00:00",
+            "--unscoped-token",
+            "nope",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -303,6 +317,10 @@ def test_command_line_serves_the_api() -> None:
         answer = requests.post(url + URL, json=GOOD, auth=("demo", "demo-pat"), timeout=10)
         assert answer.status_code == 200
         assert answer.json()["total"] > 0
+        refused = requests.post(
+            url + URL, json=GOOD, headers={"Authorization": "Bearer nope"}, timeout=10
+        )
+        assert refused.status_code == 403
     finally:
         process.terminate()
         process.wait(timeout=10)
