@@ -50,15 +50,19 @@ class LoadSummary:
     finished_pending: int = 0
 
 
-def destination_for(name: str, duckdb_file: str | None = None) -> Any:
+# Loader file formats that beat a destination's default; others use the destination's own.
+FILE_FORMATS = {"duckdb": "parquet"}
+
+
+def destination_for(name: str, duckdb_file: str | None = None, credentials: Any = None) -> Any:
     """Return the destination to load into.
 
     DuckDB goes to `livechat.duckdb` in the working directory unless dlt's own
     `DESTINATION__DUCKDB__CREDENTIALS` (or `duckdb_file`) says otherwise; other destinations are
-    configured the dlt way (`.dlt/secrets.toml`, environment).
+    configured the dlt way (`.dlt/secrets.toml`, environment), or with `credentials`.
     """
     if name != "duckdb":
-        return Destination.from_reference(name)
+        return Destination.from_reference(name, credentials=credentials)
     configured = os.environ.get("DESTINATION__DUCKDB__CREDENTIALS")
     if duckdb_file is None and configured is None:
         try:
@@ -74,6 +78,7 @@ def build_pipeline(
     dataset_name: str = DEFAULT_DATASET,
     duckdb_file: str | None = None,
     pipelines_dir: str | None = None,
+    credentials: Any = None,
 ) -> Pipeline:
     """Create (or attach to) the pipeline."""
     options: dict[str, Any] = {}
@@ -81,7 +86,7 @@ def build_pipeline(
         options["pipelines_dir"] = pipelines_dir
     pipeline: Pipeline = dlt.pipeline(
         pipeline_name=pipeline_name,
-        destination=destination_for(destination, duckdb_file),
+        destination=destination_for(destination, duckdb_file, credentials),
         dataset_name=dataset_name,
         **options,
     )
@@ -144,7 +149,8 @@ def run_load(
     finished = finish_pending(pipeline)
     # What `pipeline.run` does, step by step, so the load step gets its own worker count.
     pipeline.sync_destination()
-    pipeline.extract(source, loader_file_format="parquet")
+    destination = pipeline.destination.destination_name if pipeline.destination else None
+    pipeline.extract(source, loader_file_format=FILE_FORMATS.get(destination or ""))
     normalized = pipeline.normalize()
     info = pipeline.load(workers=load_workers(pipeline))
     info.raise_on_failed_jobs()

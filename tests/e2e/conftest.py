@@ -12,6 +12,7 @@ import pytest
 from pipelines.livechat_reports import LoadSummary, build_pipeline, run_load
 from sources.livechat.credentials import PersonalAccessTokenCredentials
 from sources.livechat_emulator import Emulator, ReportsAPI
+from tests.postgres import PostgresUnavailable, create_database, postgres_server
 
 
 @pytest.fixture(autouse=True)
@@ -31,14 +32,31 @@ def credentials(account: str = "demo", token: str = "demo-pat") -> PersonalAcces
 
 
 class Loader:
-    """Runs loads of one pipeline into one DuckDB file against one emulator."""
+    """Runs loads of one pipeline into one destination against one emulator.
+
+    `db` is the DuckDB file; with `postgres` (a database URL) the loads go there instead.
+    """
 
     def __init__(
-        self, emulator: Emulator, db: Path, pipeline_name: str = "livechat_reports"
+        self,
+        emulator: Emulator,
+        db: Path,
+        pipeline_name: str = "livechat_reports",
+        postgres: str | None = None,
     ) -> None:
         self.emulator = emulator
         self.db = str(db)
-        self.pipeline = build_pipeline(pipeline_name, "duckdb", "livechat_reports", self.db)
+        self.destination = "postgres" if postgres else "duckdb"
+        self.pipeline = build_pipeline(
+            pipeline_name, self.destination, "livechat_reports", self.db, credentials=postgres
+        )
+
+    def query(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        """Run SQL on the destination (`lr.` names the dataset) and return rows as dicts."""
+        sql = sql.replace("lr.", "livechat_reports.")
+        with self.pipeline.sql_client() as client, client.execute_query(sql, *params) as cursor:
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def run(self, today: dt.date, **options: Any) -> LoadSummary:
         options.setdefault("credentials", credentials())
@@ -58,6 +76,31 @@ class Loader:
 
 def at(day: dt.date, hour: int = 12) -> float:
     return dt.datetime.combine(day, dt.time(hour), dt.timezone.utc).timestamp()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    """The URL of a PostgreSQL server for the session, or None (the reason in POSTGRES_SKIP)."""
+    try:
+        with postgres_server() as url:
+            yield url
+    except PostgresUnavailable as e:
+        POSTGRES_SKIP.append(str(e))
+        yield None
+
+
+POSTGRES_SKIP: list[str] = []
+_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def destination(request: pytest.FixtureRequest, postgres_url: str | None) -> str | None:
+    """Parametrize a test over DuckDB (None) and a fresh PostgreSQL database (its URL)."""
+    if request.param == "duckdb":
+        return None
+    if postgres_url is None:
+        pytest.skip(f"PostgreSQL unavailable: {POSTGRES_SKIP[0] if POSTGRES_SKIP else 'unknown'}")
+    return create_database(postgres_url, f"livechat_test_{next(_databases)}")
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import duckdb
 import requests
 
 from sources.livechat_emulator import Emulator
@@ -170,14 +169,9 @@ KEYS = {
 }
 
 
-def loaded(db: str, table: str, hourly: bool = False, account: str = "demo") -> Table:
+def loaded(loader: Any, table: str, hourly: bool = False, account: str = "demo") -> Table:
     """Rows of a loaded table, keyed like `expected`, without dlt's columns and null metrics."""
-    with duckdb.connect(db, read_only=True) as con:
-        cursor = con.execute(
-            f'select * from livechat_reports."{table}" where account_id = ?', [account]
-        )
-        names = [d[0] for d in cursor.description]
-        records = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    records = loader.query(f"select * from lr.{table} where account_id = %s", account)
     if table == "customers_unique_visitors_by_period":
         key_columns: tuple[str, ...] = ("period", "period_start")
     else:

@@ -29,10 +29,15 @@ HOURLY = sorted(r.name for r in REPORTS if r.hourly)
     ],
 )
 def test_daily_load_equals_the_emulator(
-    make_emulator: Any, tmp_path: Path, timezone: str, first: dt.date, last: dt.date
+    make_emulator: Any,
+    tmp_path: Path,
+    timezone: str,
+    first: dt.date,
+    last: dt.date,
+    destination: str | None,
 ) -> None:
     emulator = make_emulator(now=at(TODAY, 15), page_size=4)
-    loader = Loader(emulator, tmp_path / "lc.duckdb")
+    loader = Loader(emulator, tmp_path / "lc.duckdb", postgres=destination)
     summary = loader.run(
         TODAY, start_date=first, end_date=last, backfill=True, timezone=timezone, window_days=5
     )
@@ -40,12 +45,12 @@ def test_daily_load_equals_the_emulator(
     days = Window(first, last).days
     for table in DAY_TABLES:
         assert_table_matches(
-            loaded(loader.db, table), expected(emulator, table, days, timezone), table
+            loaded(loader, table), expected(emulator, table, days, timezone), table
         )
     periods = [
         (p.kind, p.window.first, p.window.last) for p in periods_touching(Window(first, last))
     ]
-    by_period = loaded(loader.db, "customers_unique_visitors_by_period")
+    by_period = loaded(loader, "customers_unique_visitors_by_period")
     assert_table_matches(by_period, expected_periods(emulator, periods, timezone), "by_period")
     # the plan: series one request per 5-day window, range one per day, pages as needed
     n_days = len(days)
@@ -53,9 +58,7 @@ def test_daily_load_equals_the_emulator(
     series = sum(1 for r in REPORTS if r.kind.value == "series")
     ranges = sum(1 for r in REPORTS if r.kind.value == "range")
     pages = sum(
-        max(
-            1, -(-sum(1 for k in loaded(loader.db, "chats_queued_visitors_left") if k[0] == d) // 4)
-        )
+        max(1, -(-sum(1 for k in loaded(loader, "chats_queued_visitors_left") if k[0] == d) // 4))
         for d in days
     )
     assert summary.requests == made == series * windows + ranges * n_days + pages + len(periods)
@@ -64,9 +67,11 @@ def test_daily_load_equals_the_emulator(
     assert summary.rows["chats_total_chats"] == n_days
 
 
-def test_hourly_load_equals_the_emulator_across_dst(make_emulator: Any, tmp_path: Path) -> None:
+def test_hourly_load_equals_the_emulator_across_dst(
+    make_emulator: Any, tmp_path: Path, destination: str | None
+) -> None:
     emulator = make_emulator(now=at(TODAY, 15))
-    loader = Loader(emulator, tmp_path / "lc.duckdb")
+    loader = Loader(emulator, tmp_path / "lc.duckdb", postgres=destination)
     first, last = dt.date(2026, 10, 24), dt.date(2026, 10, 26)
     loader.run(
         TODAY,
@@ -80,11 +85,11 @@ def test_hourly_load_equals_the_emulator_across_dst(make_emulator: Any, tmp_path
     days = Window(first, last).days
     for table in HOURLY:
         assert_table_matches(
-            loaded(loader.db, table, hourly=True),
+            loaded(loader, table, hourly=True),
             expected(emulator, table, days, "Europe/Warsaw", hourly=True),
             table,
         )
-    hours = loaded(loader.db, "chats_total_chats", hourly=True)
+    hours = loaded(loader, "chats_total_chats", hourly=True)
     per_day = {d: sum(1 for k in hours if k[0] == d) for d in days}
     # 24 hour buckets a day; the 25th hour of 2026-10-25 (02:00 twice) is one bucket
     assert per_day == {days[0]: 24, days[1]: 24, days[2]: 24}
@@ -104,10 +109,10 @@ def test_hourly_totals_add_up_to_daily_totals(make_emulator: Any, tmp_path: Path
     daily.run(TODAY, **options)
     for table, column in (("chats_total_chats", "total"), ("chats_tags", "chats")):
         by_hour: dict[Any, int] = {}
-        for key, row in loaded(hourly.db, table, hourly=True).items():
+        for key, row in loaded(hourly, table, hourly=True).items():
             day_key = (key[0], *key[2:])
             by_hour[day_key] = by_hour.get(day_key, 0) + (row.get(column) or 0)
-        by_day = {k: (r.get(column) or 0) for k, r in loaded(daily.db, table).items()}
+        by_day = {k: (r.get(column) or 0) for k, r in loaded(daily, table).items()}
         assert {k: v for k, v in by_hour.items() if v} == {k: v for k, v in by_day.items() if v}
 
 
@@ -128,9 +133,7 @@ def test_oauth_token_loads_the_same_rows(make_emulator: Any, tmp_path: Path) -> 
     )
     days = Window(dt.date(2026, 9, 1), dt.date(2026, 9, 3)).days
     for table in ("chats_ratings", "chats_ranking"):
-        assert_table_matches(
-            loaded(loader.db, table), expected(emulator, table, days, "UTC"), table
-        )
+        assert_table_matches(loaded(loader, table), expected(emulator, table, days, "UTC"), table)
 
 
 @pytest.mark.parametrize("limit", [1, 3])

@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
-from pipelines.livechat_reports import build_pipeline
 from sources.livechat_emulator import Emulator, ReportsAPI
-from tests.e2e.conftest import Loader, at
+from tests.e2e.conftest import POSTGRES_SKIP, Loader, at
 from tests.e2e.oracle import ask
+from tests.postgres import create_database
 from transforms import apply_transforms
 
 TODAY = dt.date(2026, 11, 18)
@@ -31,25 +30,29 @@ MARTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def loaded_marts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, Loader]]:
-    """Two months of every report, loaded and transformed once for the module."""
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def loaded_marts(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_url: str | None,
+) -> Iterator[tuple[Emulator, Loader]]:
+    """Two months of every report, loaded and transformed once per destination."""
+    postgres = None
+    if request.param == "postgres":
+        if postgres_url is None:
+            pytest.skip(
+                f"PostgreSQL unavailable: {POSTGRES_SKIP[0] if POSTGRES_SKIP else 'unknown'}"
+            )
+        postgres = create_database(postgres_url, "livechat_marts")
     tmp = tmp_path_factory.mktemp("marts")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(tmp)
         mp.setenv("DLT_DATA_DIR", str(tmp / "dlt"))
         mp.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
         with Emulator(ReportsAPI(now=at(TODAY))) as emulator:
-            loader = Loader(emulator, tmp / "lc.duckdb")
+            loader = Loader(emulator, tmp / "lc.duckdb", postgres=postgres)
             loader.run(TODAY, start_date=FIRST, end_date=LAST, backfill=True, transform=True)
             yield emulator, loader
-
-
-def query(db: str, sql: str, *params: Any) -> list[dict[str, Any]]:
-    with duckdb.connect(db, read_only=True) as con:
-        cursor = con.execute(sql.replace("lr.", "livechat_reports."), list(params))
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def month_filters(month: dt.date) -> dict[str, str]:
@@ -66,7 +69,7 @@ def test_monthly_kpis_equal_the_emulator_for_the_whole_month(
     loaded_marts: Any, month: dt.date
 ) -> None:
     emulator, loader = loaded_marts
-    row = query(loader.db, "select * from lr.kpi_monthly where month_start = ?", month)[0]
+    row = loader.query("select * from lr.kpi_monthly where month_start = %s", month)[0]
     body = {"distribution": "month", "filters": month_filters(month)}
     key = month.strftime("%Y-%m")
     rt = ask(emulator, "chats/response_time", body)["records"][key]
@@ -95,9 +98,8 @@ def test_monthly_kpis_equal_the_emulator_for_the_whole_month(
     )
     assert row["is_partial_period"] is False
     # the weighted month is not the plain average of its days
-    days = query(
-        loader.db,
-        "select avg(avg_response_time_seconds) as a from lr.kpi_daily where report_date >= ? and report_date < ?",
+    days = loader.query(
+        "select avg(avg_response_time_seconds) as a from lr.kpi_daily where report_date >= %s and report_date < %s",
         month,
         (month + dt.timedelta(days=32)).replace(day=1),
     )
@@ -112,8 +114,8 @@ def test_monthly_ranking_scores_equal_the_emulator_ranking(
     ranking = ask(emulator, "chats/ranking", {"filters": month_filters(month)})["records"]
     rows = {
         r["agent_id"]: r
-        for r in query(
-            loader.db, "select * from lr.agent_scorecard_monthly where month_start = ?", month
+        for r in loader.query(
+            "select * from lr.agent_scorecard_monthly where month_start = %s", month
         )
     }
     assert set(ranking) <= set(rows)
@@ -137,7 +139,7 @@ def test_monthly_tags_greetings_and_groups_equal_the_emulator(
     usage = ask(emulator, "tags/chat_usage", {"filters": month_filters(month)})["records"]
     tags = {
         r["tag"]: r
-        for r in query(loader.db, "select * from lr.tag_usage_monthly where month_start = ?", month)
+        for r in loader.query("select * from lr.tag_usage_monthly where month_start = %s", month)
     }
     assert {t: r["chats"] for t, r in tags.items()} == usage
     total = ask(
@@ -152,8 +154,8 @@ def test_monthly_tags_greetings_and_groups_equal_the_emulator(
     )["records"][key]
     funnel = {
         r["greeting_id"]: r
-        for r in query(
-            loader.db, "select * from lr.greeting_funnel_monthly where month_start = ?", month
+        for r in loader.query(
+            "select * from lr.greeting_funnel_monthly where month_start = %s", month
         )
     }
     assert {
@@ -167,16 +169,14 @@ def test_monthly_tags_greetings_and_groups_equal_the_emulator(
     )["records"][key]
     loaded_groups = {
         r["group_id"]: r["chats"]
-        for r in query(
-            loader.db, "select * from lr.group_chats_monthly where month_start = ?", month
-        )
+        for r in loader.query("select * from lr.group_chats_monthly where month_start = %s", month)
     }
     assert loaded_groups == groups
 
 
 def test_weekly_unique_visitors_are_the_whole_weeks_answer(loaded_marts: Any) -> None:
     emulator, loader = loaded_marts
-    weeks = query(loader.db, "select * from lr.kpi_weekly order by week_start")
+    weeks = loader.query("select * from lr.kpi_weekly order by week_start")
     assert weeks[0]["week_start"] == dt.date(2026, 8, 31) and weeks[0]["is_partial_period"] is True
     assert (
         weeks[-1]["week_start"] == dt.date(2026, 10, 26) and weeks[-1]["is_partial_period"] is True
@@ -190,9 +190,8 @@ def test_weekly_unique_visitors_are_the_whole_weeks_answer(loaded_marts: Any) ->
         {"filters": {"from": f"{week['week_start']}T00:00:00Z", "to": f"{sunday}T23:59:59Z"}},
     )["summary"]
     assert week["unique_visitors"] == answer["unique_visitors"]
-    daily = query(
-        loader.db,
-        "select sum(unique_visitors) as s from lr.kpi_daily where report_date between ? and ?",
+    daily = loader.query(
+        "select sum(unique_visitors) as s from lr.kpi_daily where report_date between %s and %s",
         week["week_start"],
         sunday,
     )
@@ -206,8 +205,7 @@ def test_mart_keys_are_unique_and_not_null(
     _, loader = loaded_marts
     columns = ", ".join(key)
     nulls = " or ".join(f"{c} is null" for c in key)
-    stats = query(
-        loader.db,
+    stats = loader.query(
         f"select count(*) as n, count(distinct ({columns})) as d, sum(case when {nulls} then 1 else 0 end) as nulls from lr.{mart}",
     )[0]
     assert stats["n"] > 0
@@ -217,22 +215,18 @@ def test_mart_keys_are_unique_and_not_null(
 
 def rounded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # DuckDB sums doubles in parallel, so the last bits of a float sum can differ run to run.
-    return [{k: round(v, 9) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+    return sorted(
+        ({k: round(v, 9) if isinstance(v, float) else v for k, v in r.items()} for r in rows),
+        key=repr,
+    )
 
 
 def test_rebuilding_the_views_changes_nothing(loaded_marts: Any) -> None:
     _, loader = loaded_marts
-    before = {m: rounded(query(loader.db, f"select * from lr.{m} order by all")) for m in MARTS}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(Path(loader.db).parent)
-        mp.setenv("DLT_DATA_DIR", str(Path(loader.db).parent / "dlt"))
-        result = apply_transforms(
-            build_pipeline("livechat_reports", "duckdb", "livechat_reports", loader.db)
-        )
+    before = {m: rounded(loader.query(f"select * from lr.{m}")) for m in MARTS}
+    result = apply_transforms(loader.pipeline)
     assert set(MARTS) <= set(result.built) and not result.skipped
-    assert {
-        m: rounded(query(loader.db, f"select * from lr.{m} order by all")) for m in MARTS
-    } == before
+    assert {m: rounded(loader.query(f"select * from lr.{m}")) for m in MARTS} == before
 
 
 def test_rates_are_null_when_there_is_nothing_to_divide(make_emulator: Any, tmp_path: Path) -> None:
@@ -245,9 +239,9 @@ def test_rates_are_null_when_there_is_nothing_to_divide(make_emulator: Any, tmp_
         backfill=True,
         transform=True,
     )
-    empty = query(
-        loader.db, "select * from lr.kpi_daily where report_date = ?", dt.date(2026, 10, 1)
-    )[0]
+    empty = loader.query("select * from lr.kpi_daily where report_date = %s", dt.date(2026, 10, 1))[
+        0
+    ]
     assert empty["total_chats"] == 0
     assert empty["satisfaction_rate"] is None and empty["avg_response_time_seconds"] is None
 
@@ -285,8 +279,8 @@ def test_hourly_loads_roll_up_to_the_same_numbers_as_daily_loads(
     daily.run(TODAY, **options)
     hourly = Loader(emulator, tmp_path / "hourly.duckdb", pipeline_name="hourly")
     hourly.run(TODAY, distribution="hour", **options)
-    a = query(daily.db, "select * from lr.kpi_daily order by report_date")
-    b = query(hourly.db, "select * from lr.kpi_daily order by report_date")
+    a = daily.query("select * from lr.kpi_daily order by report_date")
+    b = hourly.query("select * from lr.kpi_daily order by report_date")
     assert len(a) == len(b) == 4
     for x, y in zip(a, b, strict=True):
         for column, value in x.items():
@@ -299,6 +293,6 @@ def test_hourly_loads_roll_up_to_the_same_numbers_as_daily_loads(
                 assert y[column] == pytest.approx(value, abs=tolerance), column
             else:
                 assert y[column] == value, column
-    ma = query(daily.db, "select * from lr.kpi_monthly")
-    mb = query(hourly.db, "select * from lr.kpi_monthly")
+    ma = daily.query("select * from lr.kpi_monthly")
+    mb = hourly.query("select * from lr.kpi_monthly")
     assert [r["total_chats"] for r in ma] == [r["total_chats"] for r in mb]
