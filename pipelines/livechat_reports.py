@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
-from dlt.common.destination import Destination
+from dlt.common.destination import Destination, TLoaderFileFormat
 from dlt.pipeline.pipeline import Pipeline
 
 from sources.livechat import livechat_reports
@@ -51,7 +51,7 @@ class LoadSummary:
 
 
 # Loader file formats that beat a destination's default; others use the destination's own.
-FILE_FORMATS = {"duckdb": "parquet"}
+FILE_FORMATS: dict[str, TLoaderFileFormat] = {"duckdb": "parquet"}
 
 
 def destination_for(name: str, duckdb_file: str | None = None, credentials: Any = None) -> Any:
