@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -15,6 +18,7 @@ from dlt.common.destination import Destination, TLoaderFileFormat
 from dlt.pipeline.pipeline import Pipeline
 
 from sources.livechat import livechat_reports
+from sources.livechat.exceptions import LiveChatError
 from sources.livechat.extract import LINEAGE_TABLE
 
 logger = logging.getLogger("livechat_reports")
@@ -93,6 +97,44 @@ def build_pipeline(
     return pipeline
 
 
+class LoadInProgressError(LiveChatError):
+    """Another load of the same pipeline is running; this one was refused before it began."""
+
+
+@contextmanager
+def exclusive(pipeline: Pipeline) -> Iterator[None]:
+    """Hold the pipeline's lock for one load, or refuse when another process holds it.
+
+    Two loads of one pipeline would share its working directory and state; the second is
+    refused with the first one's process id instead of corrupting either.
+
+    Raises:
+        LoadInProgressError: When another process holds the lock.
+    """
+    path = Path(pipeline.working_dir) / "livechat-reports.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise LoadInProgressError(
+                f"Another load of pipeline `{pipeline.pipeline_name}` is running (pid {holder});"
+                " this one was not started. Wait for it to finish, then run again."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def load_workers(pipeline: Pipeline) -> int:
     """Return how many load jobs run at once: 1 for DuckDB, dlt's default (20) elsewhere.
 
@@ -146,13 +188,14 @@ def run_load(
     """
     started = time.monotonic()
     source = livechat_reports(**dict(source_options or {}))
-    finished = finish_pending(pipeline)
-    # What `pipeline.run` does, step by step, so the load step gets its own worker count.
-    pipeline.sync_destination()
-    destination = pipeline.destination.destination_name if pipeline.destination else None
-    pipeline.extract(source, loader_file_format=FILE_FORMATS.get(destination or ""))
-    normalized = pipeline.normalize()
-    info = pipeline.load(workers=load_workers(pipeline))
+    with exclusive(pipeline):
+        finished = finish_pending(pipeline)
+        # What `pipeline.run` does, step by step, so the load step gets its own worker count.
+        pipeline.sync_destination()
+        destination = pipeline.destination.destination_name if pipeline.destination else None
+        pipeline.extract(source, loader_file_format=FILE_FORMATS.get(destination or ""))
+        normalized = pipeline.normalize()
+        info = pipeline.load(workers=load_workers(pipeline))
     info.raise_on_failed_jobs()
     summary = LoadSummary(
         load_id=info.loads_ids[-1] if info.loads_ids else None, finished_pending=finished

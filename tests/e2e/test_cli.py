@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +151,47 @@ def test_module_entry_point_runs() -> None:
         check=True,
     )
     assert "load" in done.stdout and "demo" in done.stdout
+
+
+def test_a_second_load_of_the_same_pipeline_is_refused(
+    make_emulator: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    today = dt.datetime.now(dt.timezone.utc).date()
+    emulator = make_emulator(
+        now=at(today, 0) + 3600 * 6, personal_access_token=TOKEN, switches=Switches(latency_ms=40)
+    )
+    env_for(emulator, monkeypatch)
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "load",
+            "--reports",
+            "chats_ranking,agents_performance",
+            "--max-concurrency",
+            "1",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while emulator.stats.total() < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert emulator.stats.total() >= 3, "the first load never started"
+        assert main(["load", "--reports", "tags_chat_usage"]) == 1
+        err = capsys.readouterr().err
+        assert "Another load of pipeline `livechat_reports` is running (pid" in err
+        assert "Wait for it to finish" in err
+    finally:
+        out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err[-2000:]
+    assert emulator.stats.requests["tags/chat_usage"] == 0  # refused before any request
+    assert main(["load", "--reports", "chats_ranking"]) == 0  # the lock was released

@@ -1,0 +1,76 @@
+"""A load killed hard at any point, then run again, ends exactly as a clean run would."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Loader, at
+from tests.e2e.test_incremental import snapshot
+
+ROOT = Path(__file__).resolve().parents[2]
+DAY1 = dt.date(2026, 11, 10)
+DAY2 = dt.date(2026, 11, 12)
+REPORTS = [
+    "chats_tags",
+    "chats_ratings",
+    "chats_ranking",
+    "chats_forms",
+    "chats_queued_visitors_left",
+    "customers_unique_visitors_by_period",
+]
+
+
+def crash(
+    point: str, count: int, loader: Loader, today: dt.date
+) -> subprocess.CompletedProcess[str]:
+    options = {
+        "db": loader.db,
+        "pipeline_name": loader.pipeline.pipeline_name,
+        "base_url": loader.emulator.url,
+        "today": str(today),
+        "reports": REPORTS,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "tests.e2e.crash_driver", point, str(count), json.dumps(options)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("point", "count"),
+    [("extract", 5), ("extract", 12), ("normalize", 1), ("load", 3), ("load", 9)],
+)
+def test_a_killed_run_is_finished_or_redone_by_the_next_one(
+    make_emulator: Any, tmp_path: Path, point: str, count: int
+) -> None:
+    emulator = make_emulator(now=at(DAY1, 12))
+    clean = Loader(emulator, tmp_path / "clean.duckdb", pipeline_name="clean")
+    crashed = Loader(emulator, tmp_path / "crashed.duckdb", pipeline_name="crashed")
+    for loader in (clean, crashed):
+        loader.run(DAY1, start_date=DAY1 - dt.timedelta(days=6), reports=REPORTS)
+
+    emulator.api.now = at(DAY2, 12)
+    clean.run(DAY2, reports=REPORTS)
+    killed = crash(point, count, crashed, DAY2)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+
+    again = Loader(emulator, tmp_path / "crashed.duckdb", pipeline_name="crashed")
+    summary = again.run(DAY2, reports=REPORTS)
+    assert not again.pipeline.has_pending_data
+    if point in ("normalize", "load"):
+        assert summary.finished_pending == 1
+    assert snapshot(again) == snapshot(clean)
+    assert again.state() == clean.state() == dict.fromkeys(again.state(), "2026-11-12")
