@@ -191,7 +191,7 @@ def test_a_second_load_of_the_same_pipeline_is_refused(
         assert "Another load of pipeline `livechat_reports` is running (pid" in err
         assert "Wait for it to finish" in err
     finally:
-        out, err = first.communicate(timeout=120)
+        _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err[-2000:]
     assert emulator.stats.requests["tags/chat_usage"] == 0  # refused before any request
     assert main(["load", "--reports", "chats_ranking"]) == 0  # the lock was released
