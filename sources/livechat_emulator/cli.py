@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--faults",
         type=parse_faults,
         default={},
-        help="fault probabilities, e.g. 500=0.05,503=0.05,drop=0.02,slow=0.01,"
+        help="fault probabilities, e.g. 429=0.05,500=0.05,503=0.05,drop=0.02,slow=0.01,"
         "malformed=0.01,truncated=0.01",
     )
     parser.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws")

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 from .app import Answer, ReportsAPI, error
 
-FAULT_KINDS = ("500", "503", "drop", "slow", "malformed", "truncated")
+FAULT_KINDS = ("429", "500", "503", "drop", "slow", "malformed", "truncated")
+ERROR_FAULTS = {"429": "too_many_requests", "500": "internal", "503": "service_unavailable"}
 
 
 @dataclass
@@ -28,9 +29,10 @@ class Switches:
         jitter_ms: Extra uniform random delay, up to this many milliseconds.
         rate_limit: Requests per second answered; the rest get 429 `too_many_requests`.
         retry_after: Whether a 429 carries a `Retry-After` header (seconds).
-        faults: Probability per fault kind: 500, 503, drop (connection closed without an
-            answer), slow (answer after `slow_seconds`), malformed (HTML instead of JSON),
-            truncated (a JSON body cut in half).
+        faults: Probability per fault kind: 429 (too_many_requests without Retry-After), 500,
+            503, drop (connection closed without an answer), slow (answer after
+            `slow_seconds`), malformed (HTML instead of JSON), truncated (a JSON body cut in
+            half).
         fault_seed: Seed of the fault and jitter draws, so a run can be reproduced.
         slow_seconds: How long a `slow` fault waits.
     """
@@ -94,6 +96,11 @@ class Stats:
                 self.statuses[status] += 1
             if fault:
                 self.faults[fault] += 1
+
+    def injected(self, fault: str) -> None:
+        """Count a fault that does not change the answer's status (a slow answer)."""
+        with self._lock:
+            self.faults[fault] += 1
 
     def end(self) -> None:
         """Count a request that finished."""
@@ -183,6 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             fault, delay = emulator.gate.draw()
             if fault == "slow":
+                emulator.stats.injected(fault)
                 delay += emulator.switches.slow_seconds
             if delay:
                 time.sleep(delay)
@@ -191,10 +199,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
-            if fault in ("500", "503"):
-                kind = "internal" if fault == "500" else "service_unavailable"
+            if fault in ERROR_FAULTS:
                 emulator.stats.answered(int(fault), fault)
-                self._send(error(int(fault), kind, "Injected fault"))
+                self._send(error(int(fault), ERROR_FAULTS[fault], "Injected fault"))
                 return
             answer = emulator.api.handle(
                 method, url.path, url.query, self.headers.get("Authorization"), body
