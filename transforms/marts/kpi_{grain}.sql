@@ -1,12 +1,13 @@
--- kpi_weekly: grain = one row per account_id and week_start (ISO weeks, Monday).
+-- grains: weekly, monthly
+-- kpi_{grain}: grain = one row per account_id and {{ period_column }} (ISO weeks start on Monday).
 -- Sums are summed; averages are re-weighted by their counts (never an average of averages);
--- unique visitors come from the API's answer for the whole week, never a sum of days.
--- is_partial_period is true when the loaded days cover only part of the week.
+-- unique visitors come from the API's answer for the whole {{ period }}, never a sum of days.
+-- is_partial_period is true when the loaded days cover only part of the {{ period }}.
 with
 
 days as (
     select
-        {{ week_start('report_date') }} as period_start,
+        {{ period_start('report_date') }} as period_start,
         days.*
     from {{ ref('int_kpi_daily') }} as days
 ),
@@ -37,14 +38,14 @@ periods as (
 visitors as (
     select account_id, period_start, unique_visitors, page_views
     from {{ ref('stg_livechat__customers_unique_visitors_by_period') }}
-    where period = 'week'
+    where period = '{{ period }}'
 ),
 
 final as (
     select
         periods.account_id,
-        periods.period_start as week_start,
-        periods.days_loaded < 7 as is_partial_period,
+        periods.period_start as {{ period_column }},
+        periods.days_loaded < {{ period_days('periods.period_start') }} as is_partial_period,
         periods.total_chats,
         periods.continuous_chats,
         periods.chats_rated_good,

@@ -1,4 +1,5 @@
--- agent_scorecard_daily: grain = one row per account_id, report_date and agent_id.
+-- grains: daily, monthly
+-- agent_scorecard_{grain}: grain = one row per account_id, {{ period_column }} and agent_id.
 -- ranking_score is LiveChat's Wilson score (Z = 2.69) of the period's good and bad ratings,
 -- recomputed from the counts, never summed or averaged; null without rated chats.
 -- avg_first_response_time_seconds is weighted by the chats that had a first response.
@@ -6,7 +7,7 @@ with
 
 agent_days as (
     select
-        report_date as period_start,
+        {{ period_start('report_date') }} as period_start,
         agent_days.*
     from {{ ref('int_agent_daily') }} as agent_days
 ),
@@ -42,7 +43,7 @@ wilson as (
 final as (
     select
         account_id,
-        period_start as report_date,
+        period_start as {{ period_column }},
         agent_id,
         chats,
         chats_rated_good,
