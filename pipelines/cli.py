@@ -105,6 +105,12 @@ def _print_summary(summary: Any, out: Any = None) -> None:
             f"  finished {summary.finished_pending} package(s) of an interrupted run first",
             file=out,
         )
+    if summary.discarded_pending:
+        print(
+            f"  discarded {summary.discarded_pending} package(s) of an interrupted run that could"
+            " not be loaded; their days were loaded again",
+            file=out,
+        )
     for table, count in summary.rows.items():
         print(f"  {table:<40} {count:>8}", file=out)
 

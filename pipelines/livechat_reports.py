@@ -15,6 +15,7 @@ from typing import Any
 
 import dlt
 from dlt.common.destination import Destination, TLoaderFileFormat
+from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
 from sources.livechat import livechat_reports
@@ -42,6 +43,8 @@ class LoadSummary:
         last_day: The last day covered.
         seconds: Elapsed time.
         finished_pending: Load packages of an earlier, interrupted run that were finished first.
+        discarded_pending: Such packages that could not be loaded and were discarded (their
+            days were loaded again by this run).
     """
 
     load_id: str | None
@@ -52,6 +55,7 @@ class LoadSummary:
     last_day: dt.date | None = None
     seconds: float = 0.0
     finished_pending: int = 0
+    discarded_pending: int = 0
 
 
 # Loader file formats that beat a destination's default; others use the destination's own.
@@ -145,25 +149,44 @@ def load_workers(pipeline: Pipeline) -> int:
     return 1 if destination is not None and destination.destination_name == "duckdb" else 20
 
 
-def finish_pending(pipeline: Pipeline) -> int:
+def finish_pending(pipeline: Pipeline) -> tuple[int, int]:
     """Finish load packages an interrupted run left behind, before extracting anything new.
 
     dlt would otherwise finish them and skip the new extraction silently. Their data and their
-    state belong together, so loading them is safe; merges make it idempotent.
+    state belong together, so loading them is safe; merges make it idempotent. A package that
+    cannot be loaded (its files damaged, say) is discarded instead and the local state rewound
+    to before it, so this run loads its days again; nothing needs a manual command.
 
     Returns:
-        How many packages were finished.
+        How many packages were finished, and how many were discarded.
     """
     if not pipeline.has_pending_data:
-        return 0
+        return 0, 0
     packages = [*pipeline.list_normalized_load_packages(), *pipeline.list_extracted_load_packages()]
     logger.warning(
         "Finishing %d load package(s) left by an interrupted run before loading new data",
         len(packages),
     )
-    pipeline.normalize()
-    pipeline.load()
-    return len(packages)
+    try:
+        pipeline.normalize()
+        pipeline.load(workers=load_workers(pipeline))
+    except PipelineStepFailed as error:
+        logger.warning(
+            "The package(s) left by the interrupted run cannot be loaded (%s: %s); discarding"
+            " them and rewinding the state, so this run loads their days again",
+            error.step,
+            _root_cause(error),
+        )
+        pipeline.abort_packages()
+        pipeline.load(workers=load_workers(pipeline))
+        return 0, len(packages)
+    return len(packages), 0
+
+
+def _root_cause(error: BaseException) -> str:
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return f"{type(error).__name__}: {str(error)[:200]}"
 
 
 def run_load(
@@ -189,7 +212,7 @@ def run_load(
     started = time.monotonic()
     source = livechat_reports(**dict(source_options or {}))
     with exclusive(pipeline):
-        finished = finish_pending(pipeline)
+        finished, discarded = finish_pending(pipeline)
         # What `pipeline.run` does, step by step, so the load step gets its own worker count.
         pipeline.sync_destination()
         destination = pipeline.destination.destination_name if pipeline.destination else None
@@ -198,7 +221,9 @@ def run_load(
         info = pipeline.load(workers=load_workers(pipeline))
     info.raise_on_failed_jobs()
     summary = LoadSummary(
-        load_id=info.loads_ids[-1] if info.loads_ids else None, finished_pending=finished
+        load_id=info.loads_ids[-1] if info.loads_ids else None,
+        finished_pending=finished,
+        discarded_pending=discarded,
     )
     if normalized is not None:
         summary.rows = {

@@ -74,3 +74,32 @@ def test_a_killed_run_is_finished_or_redone_by_the_next_one(
         assert summary.finished_pending == 1
     assert snapshot(again) == snapshot(clean)
     assert again.state() == clean.state() == dict.fromkeys(again.state(), "2026-11-12")
+
+
+def test_a_damaged_pending_package_is_discarded_and_its_days_loaded_again(
+    make_emulator: Any, tmp_path: Path
+) -> None:
+    emulator = make_emulator(now=at(DAY1, 12))
+    clean = Loader(emulator, tmp_path / "clean.duckdb", pipeline_name="clean")
+    crashed = Loader(emulator, tmp_path / "crashed.duckdb", pipeline_name="crashed")
+    for loader in (clean, crashed):
+        loader.run(DAY1, start_date=DAY1 - dt.timedelta(days=6), reports=REPORTS)
+    emulator.api.now = at(DAY2, 12)
+    clean.run(DAY2, reports=REPORTS)
+    assert crash("load", 2, crashed, DAY2).returncode == -9
+    # damage every job file the killed run had not loaded yet
+    damaged = [
+        p
+        for p in Path(crashed.pipeline.working_dir).glob("load/normalized/*/new_jobs/*")
+        if p.is_file()
+    ]
+    assert damaged
+    for path in damaged:
+        path.write_bytes(b"not a parquet file")
+
+    again = Loader(emulator, tmp_path / "crashed.duckdb", pipeline_name="crashed")
+    summary = again.run(DAY2, reports=REPORTS)
+    assert (summary.finished_pending, summary.discarded_pending) == (0, 1)
+    assert not again.pipeline.has_pending_data
+    assert snapshot(again) == snapshot(clean)
+    assert again.state() == clean.state()
