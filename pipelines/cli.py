@@ -139,7 +139,9 @@ def cmd_transform(args: argparse.Namespace) -> int:
 
 
 DEMO_QUERIES = """\
-Try these in DuckDB (`duckdb {file}`), or from Python with duckdb.connect("{file}"):
+Query it with the DuckDB CLI (`duckdb {file}`) or from Python:
+  .venv/bin/python -c 'import duckdb; print(duckdb.connect("{file}").sql("<query>"))'
+Queries to try:
 
   select * from livechat_reports.kpi_weekly order by week_start desc limit 5;
   select agent_id, chats, ranking_score from livechat_reports.agent_scorecard_monthly

@@ -14,7 +14,7 @@ from .credentials import LiveChatCredentials, OAuthCredentials, PersonalAccessTo
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
 from .extract import report_rows
 from .reports import REPORTS, REPORTS_BY_NAME, ReportSpec
-from .settings import Settings, check_timezone, resolve_settings
+from .settings import Settings, check_timezone, resolve_http, resolve_settings
 from .windows import today_in
 
 DEFAULT_BASE_URL = "https://api.livechatinc.com"
@@ -96,20 +96,20 @@ def livechat_reports(
         filters=filters,
         today=today,
     )
-    if (
-        isinstance(max_concurrency, bool)
-        or not isinstance(max_concurrency, int)
-        or max_concurrency < 1
-    ):
-        raise ConfigurationError(f"`max_concurrency` must be at least 1; got `{max_concurrency}`")
+    http = resolve_http(
+        max_concurrency=max_concurrency,
+        request_timeout=request_timeout,
+        max_attempts=max_attempts,
+        backoff_seconds=backoff_seconds,
+    )
     client = LiveChatClient(
         base_url=base_url,
         api_version=api_version,
         authorization=credentials.authorization(),
-        max_concurrency=max_concurrency,
-        timeout=request_timeout,
-        max_attempts=max_attempts,
-        backoff_seconds=backoff_seconds,
+        max_concurrency=http.max_concurrency,
+        timeout=http.request_timeout,
+        max_attempts=http.max_attempts,
+        backoff_seconds=http.backoff_seconds,
     )
     for spec in settings.reports:
         yield _resource(spec, settings, client)

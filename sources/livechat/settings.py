@@ -89,6 +89,39 @@ def _positive(value: Any, name: str) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class HttpSettings:
+    """How requests are sent: concurrency, timeout, retries."""
+
+    max_concurrency: int
+    request_timeout: float
+    max_attempts: int
+    backoff_seconds: float
+
+
+def resolve_http(
+    *, max_concurrency: Any, request_timeout: Any, max_attempts: Any, backoff_seconds: Any
+) -> HttpSettings:
+    """Validate the HTTP settings.
+
+    Raises:
+        ConfigurationError: Naming the setting and the value.
+    """
+    for name, value in (("request_timeout", request_timeout), ("backoff_seconds", backoff_seconds)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigurationError(
+                f"`{name}` must be a number of seconds, 0 or more; got `{value}`"
+            )
+    if request_timeout == 0:
+        raise ConfigurationError("`request_timeout` must be more than 0 seconds")
+    return HttpSettings(
+        max_concurrency=_positive(max_concurrency, "max_concurrency"),
+        request_timeout=float(request_timeout),
+        max_attempts=_positive(max_attempts, "max_attempts"),
+        backoff_seconds=float(backoff_seconds),
+    )
+
+
 def select_reports(names: Sequence[str] | str | None) -> tuple[ReportSpec, ...]:
     """Return the selected reports in registry order; None selects all.
 

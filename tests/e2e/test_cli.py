@@ -41,7 +41,7 @@ def emulator(make_emulator: Any) -> Any:
         (["--distribution", "weekly"], "Unknown distribution `weekly`"),
         (["--window-days", "0"], "`window_days` must be a whole number of at least 1"),
         (["--lookback-days", "-1"], "`lookback_days` must be"),
-        (["--max-concurrency", "0"], "`max_concurrency` must be at least 1"),
+        (["--max-concurrency", "0"], "`max_concurrency` must be a whole number of at least 1"),
         (["--base-url", "http://example.com"], "plain http to a non-loopback host"),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from sources.livechat.exceptions import ConfigurationError
 from sources.livechat.extract import plan_requests, request_body
 from sources.livechat.filters import validate_filters
 from sources.livechat.reports import REPORTS_BY_NAME
-from sources.livechat.settings import resolve_settings
+from sources.livechat.settings import resolve_http, resolve_settings
 from sources.livechat.windows import Window, periods_touching, plan_range, split
 from tests.conftest import load_sample
 
@@ -166,6 +167,28 @@ def test_bad_settings_name_the_value_and_the_fix(overrides: dict[str, Any], word
     with pytest.raises(ConfigurationError) as e:
         settings(**overrides)
     assert words in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"max_concurrency": 0}, "`max_concurrency` must be a whole number of at least 1"),
+        ({"max_attempts": 0}, "`max_attempts` must be a whole number of at least 1"),
+        ({"request_timeout": 0}, "`request_timeout` must be more than 0"),
+        ({"request_timeout": "soon"}, "`request_timeout` must be a number of seconds"),
+        ({"backoff_seconds": -1}, "`backoff_seconds` must be a number of seconds, 0 or more"),
+    ],
+)
+def test_bad_http_settings(overrides: dict[str, Any], words: str) -> None:
+    values = {
+        "max_concurrency": 4,
+        "request_timeout": 60.0,
+        "max_attempts": 6,
+        "backoff_seconds": 1.0,
+        **overrides,
+    }
+    with pytest.raises(ConfigurationError, match=re.escape(words)):
+        resolve_http(**values)
 
 
 def test_the_published_filters_sample_is_valid() -> None:
