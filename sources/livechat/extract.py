@@ -194,7 +194,7 @@ def report_rows(
         spec: The report.
         settings: The run's validated settings.
         client: The shared HTTP client.
-        state: Returns this resource's dlt state (a parameter so tests can pass a dict).
+        state: Returns this resource's dlt state.
     """
     resource_state = state()
     last_loaded = resource_state.get(STATE_KEY)
@@ -226,8 +226,10 @@ def report_rows(
         if lineage:
             yield _mark_lineage(lineage, hinted)
     for name, count in counts.items():
-        if count == 0 and spec.kind is not Kind.PERIOD:
-            table = by_name[name]
+        table = by_name[name]
+        # Only dimension tables can end a run without rows (series and per-day tables always
+        # have a row per day); their placeholder carries the merge and is filtered out.
+        if count == 0 and table.dimensions and spec.kind is not Kind.PERIOD:
             yield _mark(
                 [placeholder_row(spec, table, settings, window)],
                 spec,
