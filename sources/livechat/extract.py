@@ -90,7 +90,7 @@ def write_disposition(
     return config  # type: ignore[return-value]
 
 
-def placeholder_row(spec: ReportSpec, table: TableSpec, settings: Settings, window: Window) -> Row:
+def placeholder_row(table: TableSpec, settings: Settings, window: Window) -> Row:
     """A row with an empty dimension: it carries the merge of a table that got no rows."""
     row: Row = {"account_id": settings.account_id, "report_date": window.first}
     row.update({d: "" for d in table.dimensions})
@@ -231,7 +231,7 @@ def report_rows(
         # have a row per day); their placeholder carries the merge and is filtered out.
         if count == 0 and table.dimensions and spec.kind is not Kind.PERIOD:
             yield _mark(
-                [placeholder_row(spec, table, settings, window)],
+                [placeholder_row(table, settings, window)],
                 spec,
                 table,
                 settings,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from dlt.common.data_types import TDataType
@@ -24,11 +24,15 @@ class Kind(str, Enum):
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A warehouse table: its key columns after `account_id` (and the day), and its columns."""
+    """A warehouse table: its key columns after `account_id` (and the day), and its columns.
+
+    Key columns are text (ids are kept as the API sends them) unless `key_types` says otherwise.
+    """
 
     name: str
     dimensions: tuple[str, ...]
     columns: dict[str, TDataType]
+    key_types: dict[str, TDataType] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -255,6 +259,7 @@ REPORTS: tuple[ReportSpec, ...] = (
             "customers_unique_visitors_by_period",
             ("period", "period_start"),
             {"period_end": "date", "unique_visitors": COUNT, "page_views": COUNT},
+            key_types={"period_start": "date"},
         ),
         filters=(),
     ),
@@ -297,7 +302,7 @@ def table_columns(table: TableSpec, spec: ReportSpec, hourly: bool) -> dict[str,
         key["report_date"] = "date"
         if hourly and spec.hourly:
             key["report_hour"] = "timestamp"
-    key.update({d: ("date" if d.endswith("_start") else TEXT) for d in table.dimensions})
+    key.update({d: table.key_types.get(d, TEXT) for d in table.dimensions})
     columns: dict[str, TColumnSchema] = {
         name: {"data_type": t, "nullable": False, "primary_key": True} for name, t in key.items()
     }

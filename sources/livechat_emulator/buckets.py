@@ -48,8 +48,8 @@ def buckets(start: int, end: int, timezone: str, distribution: str) -> list[Buck
         distribution: hour, day, day-hours, month or year.
 
     Returns:
-        One bucket per key; a key that comes twice in a row (the repeated hour when clocks go back)
-        is one bucket.
+        One bucket per key. The repeated hour when clocks go back has one key, so it is one
+        two-hour bucket.
     """
     if distribution == "day-hours":
         return [Bucket(f"{h:02d}:00", 0, 0) for h in range(24)]
@@ -63,7 +63,7 @@ def buckets(start: int, end: int, timezone: str, distribution: str) -> list[Buck
             result.append(Bucket(key, bucket_start, instant))
             key, bucket_start = next_key, instant
     result.append(Bucket(key, bucket_start, end + 1))
-    return _merge_repeated(result)
+    return result
 
 
 def _edges(start: int, end: int) -> Iterator[int]:
@@ -71,13 +71,3 @@ def _edges(start: int, end: int) -> Iterator[int]:
     while instant <= end:
         yield instant
         instant += _QUARTER_HOUR
-
-
-def _merge_repeated(items: list[Bucket]) -> list[Bucket]:
-    merged: list[Bucket] = []
-    for b in items:
-        if merged and merged[-1].key == b.key:
-            merged[-1] = Bucket(b.key, merged[-1].start, b.end)
-        else:
-            merged.append(b)
-    return merged

@@ -49,6 +49,18 @@ def crash(
     )
 
 
+def day_two(make_emulator: Any, tmp_path: Path) -> tuple[Any, Loader, Loader]:
+    """Two pipelines loaded on day 1; the clean one has also loaded day 2, the other not yet."""
+    emulator = make_emulator(now=at(DAY1, 12))
+    clean = Loader(emulator, tmp_path / "clean.duckdb", pipeline_name="clean")
+    crashed = Loader(emulator, tmp_path / "crashed.duckdb", pipeline_name="crashed")
+    for loader in (clean, crashed):
+        loader.run(DAY1, start_date=DAY1 - dt.timedelta(days=6), reports=REPORTS)
+    emulator.api.now = at(DAY2, 12)
+    clean.run(DAY2, reports=REPORTS)
+    return emulator, clean, crashed
+
+
 @pytest.mark.parametrize(
     ("point", "count"),
     [("extract", 5), ("extract", 12), ("normalize", 1), ("load", 3), ("load", 9)],
@@ -56,14 +68,7 @@ def crash(
 def test_a_killed_run_is_finished_or_redone_by_the_next_one(
     make_emulator: Any, tmp_path: Path, point: str, count: int
 ) -> None:
-    emulator = make_emulator(now=at(DAY1, 12))
-    clean = Loader(emulator, tmp_path / "clean.duckdb", pipeline_name="clean")
-    crashed = Loader(emulator, tmp_path / "crashed.duckdb", pipeline_name="crashed")
-    for loader in (clean, crashed):
-        loader.run(DAY1, start_date=DAY1 - dt.timedelta(days=6), reports=REPORTS)
-
-    emulator.api.now = at(DAY2, 12)
-    clean.run(DAY2, reports=REPORTS)
+    emulator, clean, crashed = day_two(make_emulator, tmp_path)
     killed = crash(point, count, crashed, DAY2)
     assert killed.returncode == -9, killed.stderr[-2000:]
 
@@ -73,19 +78,13 @@ def test_a_killed_run_is_finished_or_redone_by_the_next_one(
     if point in ("normalize", "load"):
         assert summary.finished_pending == 1
     assert snapshot(again) == snapshot(clean)
-    assert again.state() == clean.state() == dict.fromkeys(again.state(), "2026-11-12")
+    assert again.state() == clean.state() == dict.fromkeys(REPORTS, "2026-11-12")
 
 
 def test_a_damaged_pending_package_is_discarded_and_its_days_loaded_again(
     make_emulator: Any, tmp_path: Path
 ) -> None:
-    emulator = make_emulator(now=at(DAY1, 12))
-    clean = Loader(emulator, tmp_path / "clean.duckdb", pipeline_name="clean")
-    crashed = Loader(emulator, tmp_path / "crashed.duckdb", pipeline_name="crashed")
-    for loader in (clean, crashed):
-        loader.run(DAY1, start_date=DAY1 - dt.timedelta(days=6), reports=REPORTS)
-    emulator.api.now = at(DAY2, 12)
-    clean.run(DAY2, reports=REPORTS)
+    emulator, clean, crashed = day_two(make_emulator, tmp_path)
     assert crash("load", 2, crashed, DAY2).returncode == -9
     # damage every job file the killed run had not loaded yet
     damaged = [
@@ -102,4 +101,4 @@ def test_a_damaged_pending_package_is_discarded_and_its_days_loaded_again(
     assert (summary.finished_pending, summary.discarded_pending) == (0, 1)
     assert not again.pipeline.has_pending_data
     assert snapshot(again) == snapshot(clean)
-    assert again.state() == clean.state()
+    assert again.state() == clean.state() == dict.fromkeys(REPORTS, "2026-11-12")

@@ -145,11 +145,8 @@ def test_a_mutated_body_loads_well_formed_rows_or_fails_clearly(
     check_rows(tables, report)
 
 
-@pytest.mark.parametrize(
-    ("records", "fails"),
-    [({}, True), ([], True), (None, True), ("<html>", True)],
-)
-def test_records_of_the_wrong_kind_fail_for_series(records: Any, fails: bool) -> None:
+@pytest.mark.parametrize("records", [{}, [], None, "<html>"])
+def test_records_of_the_wrong_kind_fail_for_series(records: Any) -> None:
     spec = REPORTS_BY_NAME["chats_total_chats"]
     ctx = Context(spec.path, spec.name, "acc", Window(D(2021, 4, 8), D(2021, 4, 9)), "UTC")
     with pytest.raises(ResponseShapeError):
