@@ -8,6 +8,7 @@ from typing import Any
 
 import dlt
 from dlt.extract.resource import DltResource
+from dlt.extract.source import DltSource
 
 from .client import LiveChatClient
 from .credentials import LiveChatCredentials, OAuthCredentials, PersonalAccessTokenCredentials
@@ -30,6 +31,7 @@ __all__ = [
     "PersonalAccessTokenCredentials",
     "ResponseShapeError",
     "livechat_reports",
+    "settings_of",
 ]
 
 
@@ -42,6 +44,7 @@ def livechat_reports(
     start_date: Any = None,
     end_date: Any = None,
     backfill: bool = False,
+    refresh: bool = False,
     lookback_days: int = 3,
     window_days: int = 31,
     max_concurrency: int = 4,
@@ -64,6 +67,9 @@ def livechat_reports(
         start_date: First day of the first run; with `backfill`, of the backfill.
         end_date: Last day to load; default today in `timezone`.
         backfill: Load exactly `start_date`..`end_date` and leave the incremental state alone.
+        refresh: Reload from `start_date` as a first run would, replacing all of the account's
+            rows in the tables it loads (the way out of a change of timezone, distribution or
+            filters).
         lookback_days: Days before the last loaded day that each run loads again.
         window_days: Days per request of series reports.
         max_concurrency: Requests in flight at most, across all reports.
@@ -89,6 +95,7 @@ def livechat_reports(
         start_date=start_date,
         end_date=end_date,
         backfill=backfill,
+        refresh=refresh,
         lookback_days=lookback_days,
         window_days=window_days,
         distribution=distribution,
@@ -113,6 +120,15 @@ def livechat_reports(
     )
     for spec in settings.reports:
         yield _resource(spec, settings, client)
+
+
+def settings_of(source: DltSource) -> Settings:
+    """Return the validated settings a `livechat_reports` source was built with."""
+    for resource in source.resources.values():
+        settings = resource.explicit_args.get("settings")
+        if isinstance(settings, Settings):
+            return settings
+    raise ValueError(f"`{source.name}` is not a livechat_reports source with reports")
 
 
 def _resource(spec: ReportSpec, settings: Settings, client: LiveChatClient) -> DltResource:

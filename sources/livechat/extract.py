@@ -21,6 +21,7 @@ from dlt.common.schema.typing import TWriteDispositionConfig
 
 from .client import LiveChatClient
 from .flatten import Context, Row, Tables, total_pages
+from .meaning import STATE_KEY as MEANING_KEY
 from .reports import Kind, ReportSpec, TableSpec, primary_key, table_columns
 from .settings import Settings
 from .windows import Period, Window, periods_touching, plan_range, split
@@ -72,14 +73,17 @@ def write_disposition(
     """Merge settings of a table for a run over `window`.
 
     Per-period tables merge by key. Day tables replace the account's rows of the run's days.
+    A refresh replaces every row of the account, whatever its day or period.
     """
-    if spec.kind is Kind.PERIOD:
+    account = f"{{table}}.account_id = '{_sql_text(settings.account_id)}'"
+    if spec.kind is Kind.PERIOD and not settings.refresh:
         return {"disposition": "merge", "strategy": "delete-insert"}
-    scope = (
-        f"{{table}}.account_id = '{_sql_text(settings.account_id)}'"
-        f" AND {{table}}.report_date >= DATE '{window.first}'"
-        f" AND {{table}}.report_date <= DATE '{window.last}'"
-    )
+    scope = account
+    if not settings.refresh:
+        scope += (
+            f" AND {{table}}.report_date >= DATE '{window.first}'"
+            f" AND {{table}}.report_date <= DATE '{window.last}'"
+        )
     config: dict[str, Any] = {
         "disposition": "merge",
         "strategy": "delete-insert",
@@ -118,6 +122,7 @@ LINEAGE_COLUMNS: dict[str, Any] = {
         ("period", "text"),
         ("timezone", "text"),
         ("distribution", "text"),
+        ("filters", "text"),
         ("page", "bigint"),
         ("http_status", "bigint"),
         ("attempts", "bigint"),
@@ -168,6 +173,7 @@ def _fetch(
                 "period": ctx.period,
                 "timezone": settings.timezone,
                 "distribution": body.get("distribution"),
+                "filters": settings.meaning["filters"],
                 "page": page if spec.kind is Kind.PAGED else None,
                 "http_status": fetched.status,
                 "attempts": fetched.attempts,
@@ -187,6 +193,7 @@ def report_rows(
     settings: Settings,
     client: LiveChatClient,
     state: Callable[[], dict[str, Any]] = dlt.current.resource_state,
+    source_state: Callable[[], dict[str, Any]] = dlt.current.source_state,
 ) -> Iterator[Any]:
     """Yield a report's rows for the run: the resource function of every report.
 
@@ -195,11 +202,14 @@ def report_rows(
         settings: The run's validated settings.
         client: The shared HTTP client.
         state: Returns this resource's dlt state.
+        source_state: Returns the source's dlt state, where the dataset's meaning is recorded.
     """
     resource_state = state()
+    # Committed with this run's rows, and only with them, like every dlt state change.
+    source_state()[MEANING_KEY] = settings.meaning
     last_loaded = resource_state.get(STATE_KEY)
     window: Window | None
-    if settings.backfill:
+    if settings.backfill or settings.refresh:
         window = Window(settings.start_date, settings.end_date)
     else:
         window = plan_range(
@@ -242,7 +252,9 @@ def report_rows(
         "%s: %d requests for %s, %s rows, %.1fs",
         spec.name, len(requests), window, sum(counts.values()), time.monotonic() - started,
     )  # fmt: skip
-    if not settings.backfill:
+    if settings.refresh:
+        resource_state[STATE_KEY] = str(window.last)
+    elif not settings.backfill:
         previous = resource_state.get(STATE_KEY)
         newest = str(window.last) if previous is None else max(previous, str(window.last))
         resource_state[STATE_KEY] = newest

@@ -306,6 +306,11 @@ def table_columns(table: TableSpec, spec: ReportSpec, hourly: bool) -> dict[str,
     columns: dict[str, TColumnSchema] = {
         name: {"data_type": t, "nullable": False, "primary_key": True} for name, t in key.items()
     }
+    if "report_hour" in columns:
+        # Nullable although a key column: a `--refresh` from day to hour distribution adds it
+        # to a table that holds rows (the refresh deletes them), and NOT NULL cannot be added
+        # there; every row loaded by the hour has it.
+        columns["report_hour"]["nullable"] = True
     columns.update({name: {"data_type": t, "nullable": True} for name, t in table.columns.items()})
     return columns
 

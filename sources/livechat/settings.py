@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .exceptions import ConfigurationError
 from .filters import check_accepted, validate_filters
+from .meaning import meaning_of
 from .reports import REPORTS, REPORTS_BY_NAME, ReportSpec
 
 DISTRIBUTIONS = ("day", "hour")
@@ -26,6 +27,7 @@ class Settings:
         start_date: The first day of a first run (or of a backfill).
         end_date: The last day to load.
         backfill: Whether this run loads exactly start..end and leaves the state alone.
+        refresh: Whether this run reloads start..end and replaces all of the account's rows.
         lookback_days: Days before the last loaded day that a run loads again.
         window_days: Days per request of series reports.
         distribution: `day` or `hour`.
@@ -43,6 +45,12 @@ class Settings:
     distribution: str
     reports: tuple[ReportSpec, ...]
     filters: Mapping[str, Any]
+    refresh: bool = False
+
+    @property
+    def meaning(self) -> dict[str, str]:
+        """The settings that give the rows their meaning, recorded with the dataset."""
+        return meaning_of(self.account_id, self.timezone, self.distribution, self.filters)
 
     @property
     def hourly(self) -> bool:
@@ -149,6 +157,7 @@ def resolve_settings(
     start_date: Any,
     end_date: Any,
     backfill: bool,
+    refresh: bool = False,
     lookback_days: Any,
     window_days: Any,
     distribution: str,
@@ -164,6 +173,8 @@ def resolve_settings(
         start_date: First day (date or ISO string); None means 30 days before today.
         end_date: Last day; None means today.
         backfill: Load exactly start..end and leave the incremental state alone.
+        refresh: Load start..end as a first run would, replacing every row of the account in
+            the tables it loads (a backfill range given with it only sets start and end).
         lookback_days: Days to load again before the last loaded day.
         window_days: Days per request of series reports.
         distribution: `day` or `hour`.
@@ -205,7 +216,8 @@ def resolve_settings(
         timezone=timezone,
         start_date=start,
         end_date=end,
-        backfill=backfill,
+        backfill=backfill and not refresh,
+        refresh=refresh,
         lookback_days=_positive(lookback_days, "lookback_days"),
         window_days=_positive(window_days, "window_days"),
         distribution=distribution,
