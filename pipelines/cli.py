@@ -14,6 +14,9 @@ from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEMO_DAYS = 90
+# The demo's own file and pipeline: demo rows never land beside a real account's.
+DEMO_DUCKDB_FILE = "livechat-demo.duckdb"
+DEMO_PIPELINE = "livechat_reports_demo"
 
 logger = logging.getLogger("livechat_reports")
 
@@ -40,7 +43,9 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--destination", default="duckdb", help="dlt destination (default duckdb)")
     parser.add_argument("--dataset", default="livechat_reports", help="dataset / schema name")
     parser.add_argument("--pipeline-name", default="livechat_reports", help="dlt pipeline name")
-    parser.add_argument("--duckdb-file", help="DuckDB file (default livechat.duckdb)")
+    parser.add_argument(
+        "--duckdb-file", help="DuckDB file, relative to the current directory (livechat.duckdb)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,14 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
     load = commands.add_parser("load", help="load new and recent days (or a backfill range)")
     _add_load_options(load)
     load.add_argument("--no-transform", action="store_true", help="do not rebuild the views")
+    load.add_argument(
+        "--refresh",
+        action="store_true",
+        help="reload from start_date, replacing this account's rows in every table it loads"
+        " (the way to change timezone, distribution or filters of a dataset)",
+    )
     transform = commands.add_parser("transform", help="rebuild the SQL views")
     for option in ("--destination", "--dataset", "--pipeline-name", "--duckdb-file"):
         load_action = next(a for a in load._actions if option in a.option_strings)
         transform.add_argument(option, default=load_action.default, help=load_action.help)
     demo = commands.add_parser(
-        "demo", help="load 90 days from a local emulator into livechat.duckdb"
+        "demo", help=f"load 90 days from a local emulator into {DEMO_DUCKDB_FILE}"
     )
-    demo.add_argument("--duckdb-file", default="livechat.duckdb", help="where the demo data goes")
+    demo.add_argument(
+        "--duckdb-file",
+        default=DEMO_DUCKDB_FILE,
+        help=f"where the demo data goes (default {DEMO_DUCKDB_FILE}, never your own data's file)",
+    )
     demo.add_argument("--days", type=int, default=DEMO_DAYS, help="days to load")
     emulator = commands.add_parser("emulator", help="serve the LiveChat API emulator")
     add_emulator_arguments(emulator)
@@ -85,6 +100,8 @@ def _source_options(args: argparse.Namespace) -> dict[str, Any]:
             options[name] = value
     if args.reports is not None:
         options["reports"] = args.reports
+    if getattr(args, "refresh", False):
+        options["refresh"] = True
     if args.start_date is not None or args.end_date is not None:
         # An explicit range is a backfill: it loads that range and leaves the state alone.
         options["backfill"] = True
@@ -99,6 +116,7 @@ def _print_summary(summary: Any, out: Any = None) -> None:
     out = out or sys.stdout
     days = f"{summary.first_day}..{summary.last_day}" if summary.first_day else "no new days"
     print(f"Loaded {sum(summary.rows.values())} rows, {days}, in {summary.seconds:.1f}s", file=out)
+    print(f"  into: {summary.destination}", file=out)
     print(f"  requests: {summary.requests} ({summary.retried} retried)", file=out)
     if summary.finished_pending:
         print(
@@ -143,19 +161,21 @@ Query it with the DuckDB CLI (`duckdb {file}`) or from Python:
   .venv/bin/python -c 'import duckdb; print(duckdb.connect("{file}").sql("<query>"))'
 Queries to try:
 
-  select * from livechat_reports.kpi_weekly order by week_start desc limit 5;
-  select agent_id, chats, ranking_score from livechat_reports.agent_scorecard_monthly
-    order by month_start desc, ranking_score desc limit 8;
-  select tag, chats, share_of_chats from livechat_reports.tag_usage_monthly
-    where month_start = (select max(month_start) from livechat_reports.tag_usage_monthly);
-  select report_date, total, continuous from livechat_reports.chats_total_chats
-    order by report_date desc limit 7;
+  select * from livechat_reports.kpi_weekly order by account_id, week_start desc limit 5;
+  select account_id, agent_id, chats, ranking_score
+    from livechat_reports.agent_scorecard_monthly
+    order by account_id, month_start desc, ranking_score desc limit 8;
+  select account_id, tag, chats, share_of_chats from livechat_reports.tag_usage_monthly
+    where month_start = (select max(month_start) from livechat_reports.tag_usage_monthly)
+    order by account_id, chats desc;
+  select account_id, report_date, total, continuous from livechat_reports.chats_total_chats
+    order by account_id, report_date desc limit 7;
 """
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run `livechat-reports demo`: emulator on loopback, 90 days into a local DuckDB file."""
-    from pipelines.livechat_reports import build_pipeline, run_load
+    """Run `livechat-reports demo`: emulator on loopback, 90 days into a DuckDB file of its own."""
+    from pipelines.livechat_reports import build_pipeline, duckdb_path, run_load
     from sources.livechat.credentials import PersonalAccessTokenCredentials
     from sources.livechat_emulator import Emulator, ReportsAPI
 
@@ -164,9 +184,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     today = dt.datetime.now(dt.timezone.utc).date()
     with Emulator(ReportsAPI(account_id="demo", personal_access_token="demo-pat")) as emulator:
         print(f"Emulator serving on {emulator.url}; loading {args.days} days of every report ...")
-        pipeline = build_pipeline(
-            "livechat_reports_demo", "duckdb", "livechat_reports", args.duckdb_file
-        )
+        pipeline = build_pipeline(DEMO_PIPELINE, "duckdb", "livechat_reports", args.duckdb_file)
         options = {
             "credentials": credentials,
             "base_url": emulator.url,
@@ -178,7 +196,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         summary = run_load(pipeline, options)
     _print_summary(summary)
     print()
-    print(DEMO_QUERIES.format(file=args.duckdb_file))
+    print(DEMO_QUERIES.format(file=duckdb_path(args.duckdb_file)))
     return EXIT_OK
 
 

@@ -15,12 +15,15 @@ from typing import Any
 
 import dlt
 from dlt.common.destination import Destination, TLoaderFileFormat
+from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
-from sources.livechat import livechat_reports
+from sources.livechat import livechat_reports, settings_of
 from sources.livechat.exceptions import LiveChatError
-from sources.livechat.extract import LINEAGE_TABLE
+from sources.livechat.extract import LINEAGE_TABLE, STATE_KEY
+from sources.livechat.meaning import STATE_KEY as MEANING_KEY
+from sources.livechat.meaning import DatasetMeaningChanged, RefreshLeavesTables, changes
 
 logger = logging.getLogger("livechat_reports")
 
@@ -45,6 +48,7 @@ class LoadSummary:
         finished_pending: Load packages of an earlier, interrupted run that were finished first.
         discarded_pending: Such packages that could not be loaded and were discarded (their
             days were loaded again by this run).
+        destination: Where the data went, for people (a DuckDB file's absolute path).
     """
 
     load_id: str | None
@@ -56,28 +60,63 @@ class LoadSummary:
     seconds: float = 0.0
     finished_pending: int = 0
     discarded_pending: int = 0
+    destination: str = ""
 
 
 # Loader file formats that beat a destination's default; others use the destination's own.
 FILE_FORMATS: dict[str, TLoaderFileFormat] = {"duckdb": "parquet"}
 
 
+def duckdb_path(duckdb_file: str | None = None) -> str:
+    """Return the absolute path of the DuckDB file to write.
+
+    The first of `duckdb_file`, `DESTINATION__DUCKDB__CREDENTIALS`, `[destination.duckdb]
+    credentials` in `.dlt/secrets.toml` or `.dlt/config.toml`, and `livechat.duckdb`. A relative
+    path means the current directory: dlt alone would resolve it against the directory of the
+    pipeline's first run.
+    """
+    configured = duckdb_file or os.environ.get("DESTINATION__DUCKDB__CREDENTIALS")
+    if not configured:
+        configured = _configured_duckdb() or DEFAULT_DUCKDB_FILE
+    if configured.startswith("duckdb:///"):
+        configured = configured[len("duckdb:///") :]
+    return os.path.abspath(os.path.expanduser(configured))
+
+
+def _configured_duckdb() -> str | None:
+    for accessor in (dlt.secrets, dlt.config):
+        try:
+            value: Any = accessor.get("destination.duckdb.credentials")
+        except Exception:  # an unreadable or mistyped value: dlt reports it when it loads
+            continue
+        if isinstance(value, Mapping):
+            value = value.get("database")
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def destination_for(name: str, duckdb_file: str | None = None, credentials: Any = None) -> Any:
     """Return the destination to load into.
 
-    DuckDB goes to `livechat.duckdb` in the working directory unless dlt's own
-    `DESTINATION__DUCKDB__CREDENTIALS` (or `duckdb_file`) says otherwise; other destinations are
-    configured the dlt way (`.dlt/secrets.toml`, environment), or with `credentials`.
+    DuckDB goes to the file `duckdb_path` names (absolute); other destinations are configured
+    the dlt way (`.dlt/secrets.toml`, environment), or with `credentials`.
     """
     if name != "duckdb":
         return Destination.from_reference(name, credentials=credentials)
-    configured = os.environ.get("DESTINATION__DUCKDB__CREDENTIALS")
-    if duckdb_file is None and configured is None:
-        try:
-            configured = dlt.secrets.get("destination.duckdb.credentials")
-        except Exception:
-            configured = None
-    return dlt.destinations.duckdb(duckdb_file or configured or DEFAULT_DUCKDB_FILE)
+    return dlt.destinations.duckdb(duckdb_path(duckdb_file))
+
+
+def dataset_name_for(pipeline_name: str, dataset_name: str) -> str:
+    """Return the dataset name as the destination will store it, saying once if it differs.
+
+    dlt renames a dataset that is not snake_case (`my data` becomes `my_data`), and warns about
+    it at every step; the command says it once instead.
+    """
+    normalized = dlt.Schema(pipeline_name).naming.normalize_table_identifier(dataset_name)
+    if normalized != dataset_name:
+        logger.warning("Dataset `%s` is stored as `%s`", dataset_name, normalized)
+    return str(normalized)
 
 
 def build_pipeline(
@@ -88,17 +127,93 @@ def build_pipeline(
     pipelines_dir: str | None = None,
     credentials: Any = None,
 ) -> Pipeline:
-    """Create (or attach to) the pipeline."""
+    """Create (or attach to) the pipeline that writes one destination and dataset.
+
+    Nothing of its local state is touched here: `run_load` adopts the destination's state
+    under the pipeline's lock (see `adopt_destination_state`).
+    """
     options: dict[str, Any] = {}
     if pipelines_dir:
         options["pipelines_dir"] = pipelines_dir
     pipeline: Pipeline = dlt.pipeline(
         pipeline_name=pipeline_name,
         destination=destination_for(destination, duckdb_file, credentials),
-        dataset_name=dataset_name,
+        dataset_name=dataset_name_for(pipeline_name, dataset_name),
         **options,
     )
     return pipeline
+
+
+def adopt_destination_state(pipeline: Pipeline) -> Pipeline:
+    """Make the pipeline's local state the state of the destination and dataset it writes.
+
+    dlt keeps a pipeline's local state in one folder per pipeline name, wherever it is run
+    from. A state left by a run into another destination or dataset (another folder's DuckDB
+    file, a moved folder, `--dataset` changed) says nothing about this one, so it is dropped
+    and dlt restores this destination's own state when the run syncs, together with any
+    package that other run left unfinished: that destination loads those days again on its
+    next run, from its own state. Call it while holding the pipeline's lock.
+
+    Returns:
+        The pipeline to use (re-initialized when its local state was dropped).
+    """
+    identity = destination_identity(pipeline)
+    try:
+        recorded = pipeline.get_local_state_val(IDENTITY_KEY)
+    except KeyError:
+        recorded = None
+    if recorded != identity:
+        if recorded is not None or pipeline.has_pending_data:
+            logger.info(
+                "Pipeline `%s` last wrote %s; this run writes %s and takes its state from there",
+                pipeline.pipeline_name, recorded or "another destination", identity,
+            )  # fmt: skip
+        pipeline = pipeline.drop()
+        pipeline.set_local_state_val(IDENTITY_KEY, identity)
+    database = _duckdb_database(pipeline)
+    if database is not None:
+        # Where `dlt.attach(pipeline_name)` and `dlt pipeline <name> ...` find the file.
+        pipeline.set_local_state_val("duckdb_database", database)
+    return pipeline
+
+
+def _duckdb_database(pipeline: Pipeline) -> str | None:
+    if pipeline.destination is None or pipeline.destination.destination_name != "duckdb":
+        return None
+    database = getattr(pipeline.destination_client().config.credentials, "database", None)
+    return str(database) if database else None
+
+
+IDENTITY_KEY = "livechat_destination"
+
+
+def destination_identity(pipeline: Pipeline) -> str:
+    """Return what identifies the data a pipeline writes: destination, location, dataset.
+
+    Never holds a secret: the location is a DuckDB file's path, or a server's user, host,
+    port and database.
+    """
+    config = pipeline.destination_client().config
+    credentials: Any = getattr(config, "credentials", None)
+    location = getattr(credentials, "database", None) or ""
+    if getattr(credentials, "host", None):
+        user = getattr(credentials, "username", None)
+        port = getattr(credentials, "port", None)
+        server = f"{user + '@' if user else ''}{credentials.host}{f':{port}' if port else ''}"
+        location = f"{server}/{location}"
+    elif not location:
+        location = str(config.fingerprint())
+    return f"{config.destination_type}:{location}#{pipeline.dataset_name}"
+
+
+def describe_destination(pipeline: Pipeline) -> str:
+    """Say where a pipeline's data is, for people: the DuckDB file's path, or the destination."""
+    identity = destination_identity(pipeline)
+    kind, _, rest = identity.partition(":")
+    location, _, dataset = rest.rpartition("#")
+    if kind == "duckdb":
+        return f"{location} (dataset {dataset})"
+    return f"{kind} {location} (dataset {dataset})"
 
 
 class LoadInProgressError(LiveChatError):
@@ -115,7 +230,8 @@ def exclusive(pipeline: Pipeline) -> Iterator[None]:
     Raises:
         LoadInProgressError: When another process holds the lock.
     """
-    path = Path(pipeline.working_dir) / "livechat-reports.lock"
+    # Beside the working dir, not in it: adopting another destination's state wipes the dir.
+    path = Path(pipeline.pipelines_dir) / f".{pipeline.pipeline_name}.livechat-reports.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+", encoding="utf-8") as handle:
         try:
@@ -212,9 +328,11 @@ def run_load(
     started = time.monotonic()
     source = livechat_reports(**dict(source_options or {}))
     with exclusive(pipeline):
+        pipeline = adopt_destination_state(pipeline)
         finished, discarded = finish_pending(pipeline)
         # What `pipeline.run` does, step by step, so the load step gets its own worker count.
         pipeline.sync_destination()
+        check_meaning(pipeline, source)
         destination = pipeline.destination.destination_name if pipeline.destination else None
         pipeline.extract(source, loader_file_format=FILE_FORMATS.get(destination or ""))
         normalized = pipeline.normalize()
@@ -224,6 +342,7 @@ def run_load(
         load_id=info.loads_ids[-1] if info.loads_ids else None,
         finished_pending=finished,
         discarded_pending=discarded,
+        destination=describe_destination(pipeline),
     )
     if normalized is not None:
         summary.rows = {
@@ -237,6 +356,32 @@ def run_load(
         apply_transforms(pipeline)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def check_meaning(pipeline: Pipeline, source: DltSource) -> None:
+    """Refuse a run whose settings would give rows another meaning than the dataset's.
+
+    The meaning (account, timezone, distribution, filters) is in the source's state, which is
+    committed with each load and restored from the destination. Call after `sync_destination`.
+
+    Raises:
+        DatasetMeaningChanged: When a setting differs and the run is not a refresh.
+        RefreshLeavesTables: When a refresh leaves out reports that hold rows.
+    """
+    settings = settings_of(source)
+    state = pipeline.state.get("sources", {}).get(source.name, {})
+    changed = changes(state.get(MEANING_KEY), settings.meaning)
+    if changed and not settings.refresh:
+        raise DatasetMeaningChanged(pipeline.dataset_name, changed)
+    if settings.refresh:
+        selected = {r.name for r in settings.reports}
+        loaded = sorted(
+            name
+            for name, resource_state in state.get("resources", {}).items()
+            if resource_state.get(STATE_KEY) and name not in selected
+        )
+        if loaded:
+            raise RefreshLeavesTables(pipeline.dataset_name, loaded)
 
 
 def _read_lineage(pipeline: Pipeline, summary: LoadSummary) -> None:
