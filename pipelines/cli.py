@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"where the demo data goes (default {DEMO_DUCKDB_FILE}, never your own data's file)",
     )
     demo.add_argument("--days", type=int, default=DEMO_DAYS, help="days to load")
+    check = commands.add_parser(
+        "check", help="check credentials, scope and URL with one request; writes nothing"
+    )
+    for option in ("--base-url", "--timezone"):
+        load_action = next(a for a in load._actions if option in a.option_strings)
+        check.add_argument(option, help=load_action.help)
     emulator = commands.add_parser("emulator", help="serve the LiveChat API emulator")
     add_emulator_arguments(emulator)
     return parser
@@ -200,6 +206,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Run `livechat-reports check`: one request; no pipeline, state or data is written."""
+    from sources.livechat.check import ConnectionCheckError, check_connection
+
+    options = {k: v for k in ("base_url", "timezone") if (v := getattr(args, k)) is not None}
+    try:
+        result = check_connection(**options)
+    except ConnectionCheckError as error:
+        print(f"Connection check failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"Connection OK: account {result.account_id} can read reports from {result.url}"
+        f" (Reports API v{result.api_version})."
+    )
+    print(
+        f"  {result.day} in {result.timezone}: {result.total_chats} chats;"
+        f" answered in {result.seconds:.2f}s"
+    )
+    return EXIT_OK
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     """Run `livechat-reports emulator` in the foreground."""
     from sources.livechat_emulator.cli import serve
@@ -260,6 +287,7 @@ COMMANDS = {
     "load": cmd_load,
     "transform": cmd_transform,
     "demo": cmd_demo,
+    "check": cmd_check,
     "emulator": cmd_emulator,
 }
 

@@ -13,7 +13,8 @@ import requests
 
 from sources.livechat_emulator import Emulator, ReportsAPI
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "livechat-api" / "samples"
+# Byte-exact copies of the request and response bodies LiveChat publishes (see its README).
+SAMPLES = Path(__file__).resolve().parent / "fixtures" / "livechat_samples"
 # A fixed clock for the tests: Wednesday 2026-11-18 15:30 UTC.
 NOW = dt.datetime(2026, 11, 18, 15, 30, tzinfo=dt.timezone.utc)
 AUTH = ("demo", "demo-pat")

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 # Time zone offsets are whole quarter hours, so every local bucket edge falls on one of these.
 _QUARTER_HOUR = 900
 
-# Key formats per distribution. Only the day format is published (FACTS.md section 2); the others
-# are this emulator's choice and are documented in the README.
+# Key formats per distribution. LiveChat publishes only the day format (every v3.x sample is keyed
+# `YYYY-MM-DD`); the others are this emulator's choice and are documented in the README.
 KEY_FORMATS = {
     "day": "%Y-%m-%d",
     "hour": "%Y-%m-%d %H:00:00",

@@ -504,6 +504,7 @@ REPORTS: dict[str, ReportDef] = {
     ),
     "tags/chat_usage": ReportDef(chat_usage, filters=("groups",)),
     "customers/unique_visitors": ReportDef(unique_visitors, filters=()),
-    # The seed document's name for the same report (FACTS.md section 3).
+    # The same report under the name a never-merged LiveChat docs draft gave it (docs PR #1452);
+    # the merged v3.6 docs call it customers/unique_visitors.
     "stats/visitors": ReportDef(unique_visitors, filters=()),
 }

@@ -30,7 +30,8 @@ REPORTS = {
     "customers/unique_visitors": ("customers_unique_visitors", 0),
     "stats/visitors": ("stats_visitors", 0),
 }
-# Fields the published samples happen not to show but the docs (or FACTS.md) describe.
+# Fields the published samples do not show: the v3.6 docs list the queue's `url` and the visitor's
+# `name` and `email` as optional, and Airbyte's LiveChat connector schema has `entered_chat`.
 OPTIONAL_PATHS = {
     "chats/queued_visitors": {"records.<date>.entered_chat"},
     "chats/queued_visitors_left": {

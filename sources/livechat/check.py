@@ -1,0 +1,183 @@
+"""A connection check: one cheap request that proves the credentials, their scope and the URL.
+
+It reads its settings where the source does (`[sources.livechat]` in `.dlt/`, or
+`SOURCES__LIVECHAT__...`), sends one `chats/total_chats` request for today and writes nothing:
+no pipeline, no state, no destination.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from dataclasses import dataclass
+
+import dlt
+from dlt.common.configuration import with_config
+
+from . import DEFAULT_BASE_URL
+from .client import HINTS, RETRY_STATUSES, LiveChatClient
+from .credentials import LiveChatCredentials
+from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
+from .extract import request_body
+from .flatten import Context
+from .reports import REPORTS_BY_NAME
+from .settings import check_timezone, resolve_http, resolve_settings
+from .windows import Window, today_in
+
+# The sections dlt reads the source's settings from: `livechat_reports(...)` is the source
+# `livechat_reports` in section `livechat`.
+SOURCE_SECTIONS = ("sources", "livechat", "livechat_reports")
+# The cheapest request there is: a series report, one day, one small answer.
+CHECK_REPORT = REPORTS_BY_NAME["chats_total_chats"]
+
+CHECK_HINTS = {
+    401: (
+        "The API does not accept these credentials: check `account_id` and"
+        " `personal_access_token` (or `access_token`) under [sources.livechat.credentials] in"
+        " .dlt/secrets.toml or the SOURCES__LIVECHAT__CREDENTIALS__* variables."
+    ),
+    403: (
+        "The credentials are valid but the token lacks the `reports_read` scope; create a"
+        " personal access token with that scope (or grant it to your OAuth app) and put it in"
+        " .dlt/secrets.toml."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """What a successful check established.
+
+    Attributes:
+        account_id: The account whose credentials were accepted.
+        url: The endpoint that answered (base URL, API version and report path).
+        api_version: The Reports API version in the URL.
+        timezone: The zone `day` was cut in.
+        day: The day requested (today in `timezone`).
+        total_chats: The chats of that day, as the API counted them (it omits zeros).
+        seconds: How long the request took.
+    """
+
+    account_id: str
+    url: str
+    api_version: str
+    timezone: str
+    day: dt.date
+    total_chats: int
+    seconds: float
+
+
+class ConnectionCheckError(LiveChatError):
+    """The check's request failed: refused, unanswered, or answered with something unexpected."""
+
+
+@with_config(sections=SOURCE_SECTIONS)
+def check_connection(
+    credentials: LiveChatCredentials = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    api_version: str = "3.6",
+    timezone: str = "UTC",
+    request_timeout: float = 60.0,
+    today: dt.date | None = None,
+) -> ConnectionCheck:
+    """Send one `chats/total_chats` request for today and report what it proved.
+
+    Settings not passed are read the dlt way, like the source's (same names and sections).
+
+    Args:
+        credentials: A personal access token (`account_id`, `personal_access_token`) or an
+            OAuth token (`access_token`, `account_id`).
+        base_url: Where the API lives; plain http is accepted only for loopback.
+        api_version: The Reports API version in the URL, like `3.6`.
+        timezone: IANA zone today is taken in.
+        request_timeout: Seconds to wait for the answer.
+        today: The day to request; default today in `timezone`.
+
+    Returns:
+        What the check established.
+
+    Raises:
+        ConfigurationError: On an invalid setting, before any request.
+        ConnectionCheckError: When the request is refused, unanswered or answered oddly; the
+            message has the API's error type and message and what to do.
+    """
+    if not re.fullmatch(r"\d+\.\d+", str(api_version)):
+        raise ConfigurationError(f"`api_version` must look like 3.6; got `{api_version}`")
+    if today is None:
+        today = today_in(check_timezone(timezone), dt.datetime.now(dt.timezone.utc))
+    settings = resolve_settings(
+        account_id=credentials.account_id,
+        timezone=timezone,
+        start_date=today,
+        end_date=today,
+        backfill=True,
+        lookback_days=1,
+        window_days=1,
+        distribution="day",
+        reports=[CHECK_REPORT.name],
+        filters=None,
+        today=today,
+    )
+    http = resolve_http(
+        max_concurrency=1, request_timeout=request_timeout, max_attempts=1, backoff_seconds=0.0
+    )
+    client = LiveChatClient(
+        base_url=base_url,
+        api_version=api_version,
+        authorization=credentials.authorization(),
+        max_concurrency=1,
+        timeout=http.request_timeout,
+        max_attempts=1,
+    )
+    window = Window(today, today)
+    url = client.root + CHECK_REPORT.path
+    started = time.monotonic()
+    try:
+        fetched = client.post(
+            CHECK_REPORT.path, request_body(CHECK_REPORT, settings, window), str(window)
+        )
+        body = fetched.body
+        ctx = Context(CHECK_REPORT.path, CHECK_REPORT.name, settings.account_id, window, timezone)
+        if body.get("name") != CHECK_REPORT.response_name:
+            raise ctx.fail(
+                f"`name` is `{body.get('name')}`, expected `{CHECK_REPORT.response_name}`"
+            )
+        rows = CHECK_REPORT.flatten(body, ctx)[CHECK_REPORT.name]
+    except LiveChatAPIError as e:
+        raise ConnectionCheckError(_explain(url, e)) from e
+    except ResponseShapeError as e:
+        raise ConnectionCheckError(
+            f"{url} answered, but not like the LiveChat Reports API v{api_version}: {e.detail}."
+            " Check `base_url` and `api_version`."
+        ) from e
+    finally:
+        client.close()
+    total = rows[0].get("total") if rows else None
+    return ConnectionCheck(
+        account_id=settings.account_id,
+        url=url,
+        api_version=api_version,
+        timezone=timezone,
+        day=today,
+        total_chats=total if isinstance(total, int) else 0,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _explain(url: str, error: LiveChatAPIError) -> str:
+    """One message: what answered (or did not), the API's error, what to do."""
+    if error.status is None:
+        return (
+            f"no answer from {url}: {error.api_message}. Check `base_url` (or --base-url) and"
+            " that this machine can reach it."
+        )
+    kind = f" {error.error_type}" if error.error_type else ""
+    hint = CHECK_HINTS.get(error.status) or HINTS.get(error.status, "")
+    if error.status in RETRY_STATUSES:
+        hint = "The API is busy or failing right now; try again in a few minutes."
+    elif error.status == 200:
+        hint = "Check that `base_url` is the LiveChat API and `api_version` is right."
+
+    text = f"{url} answered HTTP {error.status}{kind}: {error.api_message}."
+    return f"{text} {hint}" if hint else text
