@@ -152,13 +152,17 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_transform(args: argparse.Namespace) -> int:
     """Run `livechat-reports transform`."""
     from pipelines.livechat_reports import build_pipeline
-    from transforms import apply_transforms
+    from transforms import NoLoadedTablesError, apply_transforms
 
     pipeline = build_pipeline(args.pipeline_name, args.destination, args.dataset, args.duckdb_file)
-    result = apply_transforms(pipeline)
-    print(f"Built {len(result.built)} views: {', '.join(result.built)}")
-    for name, reason in result.skipped:
-        print(f"  skipped {name}: {reason}")
+    try:
+        result = apply_transforms(pipeline, announce=None)
+    except NoLoadedTablesError as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"Built {len(result.built)} views in dataset `{args.dataset}`.")
+    if result.note:
+        print(result.note)
     return EXIT_OK
 
 

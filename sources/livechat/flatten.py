@@ -281,8 +281,28 @@ def _timestamp(value: Any, ctx: Context, where: str) -> dt.datetime | None:
         raise ctx.fail(f"`{where}` should be an RFC 3339 time, found `{value!r:.80}`") from e
 
 
+# Fields of `visitor` and `queue` with columns of their own; any other field of a record becomes
+# a column too: `<field>` at the top, `visitor_<field>` and `queue_<field>` inside those objects.
+VISITOR_FIELDS = {
+    "id": "visitor_id",
+    "ip": "visitor_ip",
+    "name": "visitor_name",
+    "email": "visitor_email",
+}
+QUEUE_FIELDS = {
+    "duration": "queue_duration",
+    "group": "queue_group_id",
+    "start_date": "queue_started_at",
+    "url": "queue_url",
+}
+
+
 def queued_visitors_left(body: Mapping[str, Any], ctx: Context) -> Tables:
-    """`records` keyed by chat id with visitor and queue details: one row per chat for the day."""
+    """`records` keyed by chat id with visitor and queue details: one row per chat for the day.
+
+    Unknown fields (custom variables, pre-chat survey, new queue details, ...) become nullable
+    columns with their values as sent; one that would land on another column fails the run.
+    """
     day = _one_day(ctx)
     rows = []
     for chat_id, record in _records(body, ctx).items():
@@ -293,10 +313,7 @@ def queued_visitors_left(body: Mapping[str, Any], ctx: Context) -> Tables:
         row = {
             **ctx.base(day),
             "chat_id": chat_id,
-            "visitor_id": visitor.get("id"),
-            "visitor_ip": visitor.get("ip"),
-            "visitor_name": visitor.get("name"),
-            "visitor_email": visitor.get("email"),
+            **{column: visitor.get(name) for name, column in VISITOR_FIELDS.items()},
             "queue_duration": _number(queue.get("duration"), ctx, f"{where}.queue.duration"),
             "queue_group_id": _number(queue.get("group"), ctx, f"{where}.queue.group"),
             "queue_started_at": _timestamp(
@@ -304,13 +321,27 @@ def queued_visitors_left(body: Mapping[str, Any], ctx: Context) -> Tables:
             ),
             "queue_url": queue.get("url"),
         }
-        # Anything else (custom variables, pre-chat survey, ...) is kept as JSON.
-        for name, value in record.items():
-            if name not in ("visitor", "queue"):
-                row[name] = value
-        for name, value in visitor.items():
-            if name not in ("id", "ip", "name", "email"):
-                row[f"visitor_{name}"] = value
+        extras = [
+            *(
+                (name, name, value)
+                for name, value in record.items()
+                if name not in ("visitor", "queue")
+            ),
+            *(
+                (f"visitor.{name}", f"visitor_{name}", value)
+                for name, value in visitor.items()
+                if name not in VISITOR_FIELDS
+            ),
+            *(
+                (f"queue.{name}", f"queue_{name}", value)
+                for name, value in queue.items()
+                if name not in QUEUE_FIELDS
+            ),
+        ]
+        for field, column, value in extras:
+            if column in row:
+                raise ctx.fail(f"`{where}.{field}` would overwrite the column `{column}`")
+            row[column] = value
         rows.append(row)
     return {ctx.table: rows}
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from sources.livechat.reports import REPORTS
 from sources.livechat_emulator import Emulator, ReportsAPI
 from tests.e2e.conftest import POSTGRES_SKIP, Loader, at
 from tests.e2e.oracle import ask
@@ -246,22 +247,41 @@ def test_rates_are_null_when_there_is_nothing_to_divide(make_emulator: Any, tmp_
     assert empty["satisfaction_rate"] is None and empty["avg_response_time_seconds"] is None
 
 
-def test_views_whose_tables_were_not_loaded_are_skipped(make_emulator: Any, tmp_path: Path) -> None:
-    loader = Loader(make_emulator(now=at(TODAY)), tmp_path / "lc.duckdb")
-    loader.run(
-        TODAY,
-        start_date=dt.date(2026, 10, 1),
-        end_date=dt.date(2026, 10, 4),
-        backfill=True,
-        reports=["chats_total_chats", "chats_groups"],
+KPI_COUNTS = (
+    "total_chats",
+    "continuous_chats",
+    "chats_rated_good",
+    "chats_rated_bad",
+    "chats_started_by_agent",
+    "chats_started_by_customer",
+    "chats_from_greetings",
+    "unique_visitors",
+    "page_views",
+)
+
+
+@pytest.mark.parametrize("mart", ["kpi_daily", "kpi_weekly", "kpi_monthly"])
+def test_kpi_counts_are_bigint(loaded_marts: Any, mart: str) -> None:
+    _, loader = loaded_marts
+    rows = loader.query(
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = 'livechat_reports' and table_name = %s",
+        mart,
     )
-    result = apply_transforms(loader.pipeline)
-    assert (
-        "group_chats_monthly" in result.built and "stg_livechat__chats_total_chats" in result.built
+    types = {r["column_name"]: r["data_type"].lower() for r in rows}
+    assert {c: types[c] for c in KPI_COUNTS} == dict.fromkeys(KPI_COUNTS, "bigint")
+
+
+def test_no_mart_has_a_128_bit_or_arbitrary_precision_column(loaded_marts: Any) -> None:
+    """Sums of BIGINT are HUGEINT on DuckDB and NUMERIC on PostgreSQL unless cast back."""
+    _, loader = loaded_marts
+    rows = loader.query(
+        "select table_name, column_name, data_type from information_schema.columns"
+        " where table_schema = 'livechat_reports'"
     )
-    skipped = dict(result.skipped)
-    assert "kpi_daily" in skipped and "int_kpi_daily" in skipped["kpi_daily"]
-    assert "chats_ratings" in skipped["int_kpi_daily"]
+    marts = [r for r in rows if r["table_name"] in MARTS]
+    assert {r["table_name"] for r in marts} == set(MARTS)
+    assert [r for r in marts if r["data_type"].lower() in ("hugeint", "numeric")] == []
 
 
 def test_hourly_loads_roll_up_to_the_same_numbers_as_daily_loads(
@@ -296,3 +316,51 @@ def test_hourly_loads_roll_up_to_the_same_numbers_as_daily_loads(
     ma = daily.query("select * from lr.kpi_monthly")
     mb = hourly.query("select * from lr.kpi_monthly")
     assert [r["total_chats"] for r in ma] == [r["total_chats"] for r in mb]
+
+
+# Columns that are null by design in a daily load: availability comes in minutes only per hour.
+NULL_BY_DESIGN = {("agents_availability", "minutes")}
+
+
+def test_no_declared_column_is_null_in_every_row(loaded_marts: Any) -> None:
+    """A column the registry declares but the API never fills (engagement's `total`) is a lie."""
+    _, loader = loaded_marts
+    always_null = []
+    for spec in REPORTS:
+        for table in spec.tables:
+            for column in table.columns:
+                (row,) = loader.query(f"select count({column}) as n from lr.{table.name}")
+                if row["n"] == 0 and (table.name, column) not in NULL_BY_DESIGN:
+                    always_null.append(f"{table.name}.{column}")
+    assert always_null == []
+
+
+def test_views_whose_columns_changed_type_are_replaced(
+    make_emulator: Any, tmp_path: Path, destination: str | None
+) -> None:
+    """PostgreSQL cannot `create or replace` a view whose column changes type: drop, create."""
+    loader = Loader(make_emulator(now=at(TODAY)), tmp_path / "lc.duckdb", postgres=destination)
+    loader.run(
+        TODAY,
+        start_date=FIRST,
+        end_date=FIRST + dt.timedelta(days=2),
+        backfill=True,
+        reports=["chats_total_chats"],
+        transform=True,
+    )
+    expected = loader.query("select * from lr.kpi_daily order by report_date")
+    with loader.pipeline.sql_client() as client:
+        names = {n: client.make_qualified_table_name(n) for n in ("int_kpi_daily", "kpi_daily")}
+        for name in ("kpi_weekly", "kpi_monthly", "kpi_daily", "int_kpi_daily"):
+            client.execute_sql(f"drop view {client.make_qualified_table_name(name)}")
+        # an older version of the views: a count of another type, read by a later view
+        client.execute_sql(
+            f"create view {names['int_kpi_daily']} as"
+            " select 'x' as account_id, cast(1 as numeric) as total_chats"
+        )
+        client.execute_sql(
+            f"create view {names['kpi_daily']} as select * from {names['int_kpi_daily']}"
+        )
+    result = apply_transforms(loader.pipeline)
+    assert {"int_kpi_daily", "kpi_daily", "kpi_weekly"} <= set(result.built)
+    assert loader.query("select * from lr.kpi_daily order by report_date") == expected

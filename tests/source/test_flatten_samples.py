@@ -228,6 +228,40 @@ def test_queued_visitors_left_rows() -> None:
     assert rows[1]["visitor_name"] is None and rows[1]["queue_group_id"] == 6291
 
 
+def flatten_queue_left(body: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = REPORTS_BY_NAME["chats_queued_visitors_left"]
+    window = Window(D(2024, 10, 1), D(2024, 10, 1))
+    return spec.flatten(body, Context(spec.path, spec.name, "acc", window, "UTC"))[spec.name]
+
+
+def test_unknown_queue_visitor_and_record_fields_become_columns() -> None:
+    body = load_sample("chats_queued_visitors_left.response")
+    first = body["records"]["SK0P33W2ZJ"]
+    first["queue"].update({"priority": 3, "department": "sales", "routing": {"rule": "vip"}})
+    first["visitor"]["country"] = "PL"
+    first["prechat_survey"] = [{"question": "Name?", "answer": "Ann"}]
+    rows = flatten_queue_left(body)
+    assert (rows[0]["queue_priority"], rows[0]["queue_department"]) == (3, "sales")
+    assert rows[0]["queue_routing"] == {"rule": "vip"}
+    assert rows[0]["visitor_country"] == "PL"
+    assert rows[0]["prechat_survey"] == [{"question": "Name?", "answer": "Ann"}]
+    assert rows[0]["queue_duration"] == 123 and rows[0]["queue_group_id"] == 0
+    # the other chat has none of them: the columns are null there once loaded
+    assert not {"queue_priority", "visitor_country", "prechat_survey"} & set(rows[1])
+
+
+@pytest.mark.parametrize(("inside", "field"), [("queue", "group_id"), (None, "visitor_id")])
+def test_an_unknown_field_that_would_overwrite_a_column_fails(
+    inside: str | None, field: str
+) -> None:
+    body = load_sample("chats_queued_visitors_left.response")
+    record = body["records"]["SK0Q3SGMBN"]
+    (record[inside] if inside else record)[field] = 7
+    column = f"{inside}_{field}" if inside else field
+    with pytest.raises(ResponseShapeError, match=f"would overwrite the column `{column}`"):
+        flatten_queue_left(body)
+
+
 def test_unique_visitors_per_period() -> None:
     week = Window(D(2024, 1, 1), D(2024, 1, 7))
     rows = flatten("customers_unique_visitors_by_period", "stats_visitors", week, period="week")[

@@ -1,7 +1,12 @@
 -- grain: one row per account_id and report_date (per report_hour when loaded hourly)
+-- Leaves out the days of unfinished loads (stg_livechat__unfinished_loads).
 -- The API sends hours for day buckets and minutes for hour buckets; both become hours here.
 select
     account_id,
     report_date,
     cast(coalesce(hours, minutes / 60.0) as double precision) as available_hours
-from {{ table('agents_availability') }}
+from {{ table('agents_availability') }} as loaded
+where not exists (
+    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
+    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
+)

@@ -1,4 +1,5 @@
 -- grain: one row per account_id, report_date and agent_id
+-- Leaves out the days of unfinished loads (stg_livechat__unfinished_loads).
 select
     account_id,
     report_date,
@@ -12,4 +13,8 @@ select
     cast(logged_in_time as double precision) as logged_in_time_seconds,
     cast(accepting_chats_time as double precision) as accepting_chats_time_seconds,
     cast(not_accepting_chats_time as double precision) as not_accepting_chats_time_seconds
-from {{ table('agents_performance') }}
+from {{ table('agents_performance') }} as loaded
+where not exists (
+    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
+    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
+)

@@ -1,8 +1,13 @@
 -- grain: one row per account_id and report_date (per report_hour when loaded hourly)
+-- Leaves out the days of unfinished loads (stg_livechat__unfinished_loads).
 select
     account_id,
     report_date,
     cast(count as bigint) as chats,
     cast(duration as double precision) as avg_chat_duration_seconds,
     cast(agents_chatting_duration as double precision) as avg_agents_chatting_duration_seconds
-from {{ table('chats_duration') }}
+from {{ table('chats_duration') }} as loaded
+where not exists (
+    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
+    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
+)

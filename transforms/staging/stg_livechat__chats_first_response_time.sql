@@ -1,7 +1,12 @@
 -- grain: one row per account_id and report_date (per report_hour when loaded hourly)
+-- Leaves out the days of unfinished loads (stg_livechat__unfinished_loads).
 select
     account_id,
     report_date,
     cast(count as bigint) as chats_with_first_response,
     cast(first_response_time as double precision) as avg_first_response_time_seconds
-from {{ table('chats_first_response_time') }}
+from {{ table('chats_first_response_time') }} as loaded
+where not exists (
+    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
+    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
+)

@@ -1,4 +1,5 @@
 -- grain: one row per account_id, report_date and greeting_id (per report_hour when loaded hourly)
+-- Leaves out the days of unfinished loads (stg_livechat__unfinished_loads).
 select
     account_id,
     report_date,
@@ -7,4 +8,8 @@ select
     cast(accepted as bigint) as accepted,
     cast(canceled as bigint) as canceled,
     cast(goals as bigint) as goals
-from {{ table('chats_greetings_conversion') }}
+from {{ table('chats_greetings_conversion') }} as loaded
+where not exists (
+    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
+    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
+)

@@ -1,4 +1,5 @@
 -- grain: one row per account_id and report_date (per report_hour when loaded hourly)
+-- Leaves out the days of unfinished loads (stg_livechat__unfinished_loads).
 select
     account_id,
     report_date,
@@ -14,4 +15,8 @@ select
     cast(entered_chat_min as double precision) as entered_chat_min_seconds,
     cast(entered_chat_max as double precision) as entered_chat_max_seconds,
     cast(entered_chat_avg as double precision) as entered_chat_avg_seconds
-from {{ table('chats_queued_visitors') }}
+from {{ table('chats_queued_visitors') }} as loaded
+where not exists (
+    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
+    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
+)

@@ -1,4 +1,5 @@
 -- grain: one row per account_id, report_date and chat_id
+-- Leaves out the days of unfinished loads (stg_livechat__unfinished_loads).
 select
     account_id,
     report_date,
@@ -11,4 +12,8 @@ select
     cast(queue_group_id as bigint) as queue_group_id,
     queue_started_at,
     queue_url
-from {{ table('chats_queued_visitors_left') }}
+from {{ table('chats_queued_visitors_left') }} as loaded
+where not exists (
+    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
+    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
+)

@@ -1,4 +1,5 @@
 -- grain: one row per API request (and page) a load made
+-- Only rows of finished loads (stg_livechat__unfinished_loads names the others).
 select
     account_id,
     report,
@@ -15,4 +16,5 @@ select
     cast(response_total as double precision) as response_total,
     requested_at,
     _dlt_load_id as load_id
-from {{ table('report_requests') }}
+from {{ table('report_requests') }} as loaded
+where loaded._dlt_load_id in (select load_id from {{ table('_dlt_loads') }} where status = 0)
