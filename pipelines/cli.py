@@ -118,9 +118,13 @@ def _print_summary(summary: Any, out: Any = None) -> None:
 def cmd_load(args: argparse.Namespace) -> int:
     """Run `livechat-reports load`."""
     from pipelines.livechat_reports import build_pipeline, run_load
+    from pipelines.progress import progress_for
 
     pipeline = build_pipeline(args.pipeline_name, args.destination, args.dataset, args.duckdb_file)
-    summary = run_load(pipeline, _source_options(args), transform=not args.no_transform)
+    with progress_for(sys.stderr) as progress:
+        summary = run_load(
+            pipeline, _source_options(args), transform=not args.no_transform, progress=progress
+        )
     _print_summary(summary)
     return EXIT_OK
 
@@ -156,6 +160,7 @@ Queries to try:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run `livechat-reports demo`: emulator on loopback, 90 days into a local DuckDB file."""
     from pipelines.livechat_reports import build_pipeline, run_load
+    from pipelines.progress import progress_for
     from sources.livechat.credentials import PersonalAccessTokenCredentials
     from sources.livechat_emulator import Emulator, ReportsAPI
 
@@ -175,7 +180,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "backfill": True,
             "today": today,
         }
-        summary = run_load(pipeline, options)
+        with progress_for(sys.stderr) as progress:
+            summary = run_load(pipeline, options, progress=progress)
     _print_summary(summary)
     print()
     print(DEMO_QUERIES.format(file=args.duckdb_file))
