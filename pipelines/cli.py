@@ -142,9 +142,13 @@ def _print_summary(summary: Any, out: Any = None) -> None:
 def cmd_load(args: argparse.Namespace) -> int:
     """Run `livechat-reports load`."""
     from pipelines.livechat_reports import build_pipeline, run_load
+    from pipelines.progress import progress_for
 
     pipeline = build_pipeline(args.pipeline_name, args.destination, args.dataset, args.duckdb_file)
-    summary = run_load(pipeline, _source_options(args), transform=not args.no_transform)
+    with progress_for(sys.stderr) as progress:
+        summary = run_load(
+            pipeline, _source_options(args), transform=not args.no_transform, progress=progress
+        )
     _print_summary(summary)
     return EXIT_OK
 
@@ -186,6 +190,7 @@ Queries to try:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run `livechat-reports demo`: emulator on loopback, 90 days into a DuckDB file of its own."""
     from pipelines.livechat_reports import build_pipeline, duckdb_path, run_load
+    from pipelines.progress import progress_for
     from sources.livechat.credentials import PersonalAccessTokenCredentials
     from sources.livechat_emulator import Emulator, ReportsAPI
 
@@ -203,7 +208,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "backfill": True,
             "today": today,
         }
-        summary = run_load(pipeline, options)
+        with progress_for(sys.stderr) as progress:
+            summary = run_load(pipeline, options, progress=progress)
     _print_summary(summary)
     print()
     print(DEMO_QUERIES.format(file=duckdb_path(args.duckdb_file)))

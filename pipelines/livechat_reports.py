@@ -25,6 +25,8 @@ from sources.livechat.extract import LINEAGE_TABLE, STATE_KEY
 from sources.livechat.meaning import STATE_KEY as MEANING_KEY
 from sources.livechat.meaning import DatasetMeaningChanged, RefreshLeavesTables, changes
 
+from .progress import Tally
+
 logger = logging.getLogger("livechat_reports")
 
 DEFAULT_PIPELINE = "livechat_reports"
@@ -39,7 +41,7 @@ class LoadSummary:
 
     Attributes:
         load_id: dlt's load id, or None when nothing was loaded.
-        rows: Rows loaded per table.
+        rows: Real rows loaded per table (the merge's placeholder rows are not counted).
         requests: API requests made (retries included).
         retried: Of those, retries.
         first_day: The first day covered by the requests.
@@ -310,6 +312,7 @@ def run_load(
     source_options: Mapping[str, Any] | None = None,
     *,
     transform: bool = True,
+    progress: Tally | None = None,
 ) -> LoadSummary:
     """Run one load: finish what an interrupted run left, extract, normalize, load, transform.
 
@@ -317,6 +320,8 @@ def run_load(
         pipeline: The pipeline from `build_pipeline`.
         source_options: Arguments for `livechat_reports` that override config (dates, reports, ...).
         transform: Whether to rebuild the SQL views after the load.
+        progress: Counts requests and rows and shows them (`pipelines.progress`); it also
+            supplies the summary's rows. Default: counted, not shown.
 
     Returns:
         The summary of the load.
@@ -326,34 +331,38 @@ def run_load(
         PipelineStepFailed: When extraction or loading failed; nothing of the run is committed.
     """
     started = time.monotonic()
-    source = livechat_reports(**dict(source_options or {}))
+    tally = progress or Tally()
+    source = livechat_reports(**{**(source_options or {}), "progress": tally})
     with exclusive(pipeline):
-        pipeline = adopt_destination_state(pipeline)
-        finished, discarded = finish_pending(pipeline)
-        # What `pipeline.run` does, step by step, so the load step gets its own worker count.
-        pipeline.sync_destination()
-        check_meaning(pipeline, source)
+        with tally.step("prepare"):
+            pipeline = adopt_destination_state(pipeline)
+            finished, discarded = finish_pending(pipeline)
+            # What `pipeline.run` does, step by step, so the load step gets its own workers.
+            pipeline.sync_destination()
+            check_meaning(pipeline, source)
         destination = pipeline.destination.destination_name if pipeline.destination else None
-        pipeline.extract(source, loader_file_format=FILE_FORMATS.get(destination or ""))
-        normalized = pipeline.normalize()
-        info = pipeline.load(workers=load_workers(pipeline))
+        with tally.step("extract"):
+            pipeline.extract(source, loader_file_format=FILE_FORMATS.get(destination or ""))
+        with tally.step("normalize"):
+            pipeline.normalize()
+        with tally.step("load"):
+            info = pipeline.load(workers=load_workers(pipeline))
     info.raise_on_failed_jobs()
     summary = LoadSummary(
         load_id=info.loads_ids[-1] if info.loads_ids else None,
+        # Counted as the source yields them: normalize's counts include placeholder rows.
+        rows=tally.rows_by_table(),
         finished_pending=finished,
         discarded_pending=discarded,
         destination=describe_destination(pipeline),
     )
-    if normalized is not None:
-        summary.rows = {
-            t: n for t, n in sorted(normalized.row_counts.items()) if not t.startswith("_dlt")
-        }
     if summary.load_id is not None:
         _read_lineage(pipeline, summary)
     if transform:
         from transforms import apply_transforms
 
-        apply_transforms(pipeline)
+        with tally.step("transform"):
+            apply_transforms(pipeline)
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -14,6 +14,7 @@ from .client import LiveChatClient
 from .credentials import LiveChatCredentials, OAuthCredentials, PersonalAccessTokenCredentials
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
 from .extract import report_rows
+from .progress import NO_PROGRESS, Progress
 from .reports import REPORTS, REPORTS_BY_NAME, ReportSpec
 from .settings import Settings, check_timezone, resolve_http, resolve_settings
 from .windows import today_in
@@ -55,6 +56,7 @@ def livechat_reports(
     max_attempts: int = 6,
     backoff_seconds: float = 1.0,
     today: dt.date | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[DltResource]:
     """Load LiveChat reports in day windows into normalized tables.
 
@@ -80,6 +82,8 @@ def livechat_reports(
         max_attempts: Attempts per request before the run fails.
         backoff_seconds: First retry delay; it doubles each attempt (Retry-After wins).
         today: Today in `timezone`; default from the clock.
+        progress: Receives the planned and answered requests and the rows yielded (for a
+            progress bar or log lines); default: nobody.
 
     Yields:
         One resource per selected report.
@@ -119,7 +123,7 @@ def livechat_reports(
         backoff_seconds=http.backoff_seconds,
     )
     for spec in settings.reports:
-        yield _resource(spec, settings, client)
+        yield _resource(spec, settings, client, progress or NO_PROGRESS)
 
 
 def settings_of(source: DltSource) -> Settings:
@@ -131,5 +135,9 @@ def settings_of(source: DltSource) -> Settings:
     raise ValueError(f"`{source.name}` is not a livechat_reports source with reports")
 
 
-def _resource(spec: ReportSpec, settings: Settings, client: LiveChatClient) -> DltResource:
-    return dlt.resource(report_rows, name=spec.name, max_table_nesting=0)(spec, settings, client)
+def _resource(
+    spec: ReportSpec, settings: Settings, client: LiveChatClient, progress: Progress
+) -> DltResource:
+    return dlt.resource(report_rows, name=spec.name, max_table_nesting=0)(
+        spec, settings, client, progress=progress
+    )

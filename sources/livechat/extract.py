@@ -22,6 +22,7 @@ from dlt.common.schema.typing import TWriteDispositionConfig
 from .client import LiveChatClient
 from .flatten import Context, Row, Tables, total_pages
 from .meaning import STATE_KEY as MEANING_KEY
+from .progress import NO_PROGRESS, Progress
 from .reports import Kind, ReportSpec, TableSpec, primary_key, table_columns
 from .settings import Settings
 from .windows import Period, Window, periods_touching, plan_range, split
@@ -134,7 +135,11 @@ LINEAGE_COLUMNS: dict[str, Any] = {
 
 
 def _fetch(
-    spec: ReportSpec, settings: Settings, client: LiveChatClient, request: Request
+    spec: ReportSpec,
+    settings: Settings,
+    client: LiveChatClient,
+    progress: Progress,
+    request: Request,
 ) -> tuple[Tables, list[Row]]:
     """Fetch and flatten one planned request (every page of it); runs on the client's pool."""
     ctx = Context(
@@ -149,12 +154,13 @@ def _fetch(
     body = request_body(spec, settings, request.window)
     tables: Tables = {t.name: [] for t in spec.tables}
     lineage: list[Row] = []
-    page, pages = 1, 1
+    page, pages, announced = 1, 1, 1
     while page <= pages:
         if spec.kind is Kind.PAGED:
             body["page"] = page
         requested_at = dt.datetime.now(dt.timezone.utc)
         fetched = client.post(spec.path, body, str(request.window))
+        progress.request_done(spec.name, fetched.attempts)
         answer = fetched.body
         if answer.get("name") != spec.response_name:
             raise ctx.fail(f"`name` is `{answer.get('name')}`, expected `{spec.response_name}`")
@@ -162,6 +168,9 @@ def _fetch(
             tables[name].extend(rows)
         if spec.kind is Kind.PAGED:
             pages = total_pages(answer, ctx)
+            if pages > announced:  # the plan counted one page per day
+                progress.planned(spec.name, pages - announced)
+                announced = pages
         total = answer.get("total")
         lineage.append(
             {
@@ -194,6 +203,7 @@ def report_rows(
     client: LiveChatClient,
     state: Callable[[], dict[str, Any]] = dlt.current.resource_state,
     source_state: Callable[[], dict[str, Any]] = dlt.current.source_state,
+    progress: Progress = NO_PROGRESS,
 ) -> Iterator[Any]:
     """Yield a report's rows for the run: the resource function of every report.
 
@@ -203,6 +213,7 @@ def report_rows(
         client: The shared HTTP client.
         state: Returns this resource's dlt state.
         source_state: Returns the source's dlt state, where the dataset's meaning is recorded.
+        progress: Told the plan, each answered request and the real rows yielded.
     """
     resource_state = state()
     # Committed with this run's rows, and only with them, like every dlt state change.
@@ -222,24 +233,28 @@ def report_rows(
         logger.info("%s: nothing to load (last loaded day %s)", spec.name, last_loaded)
         return
     requests = plan_requests(spec, window, settings.window_days)
+    progress.planned(spec.name, len(requests))
     started = time.monotonic()
     hinted: set[str] = set()
     counts = {t.name: 0 for t in spec.tables}
     by_name = {t.name: t for t in spec.tables}
-    jobs = [functools.partial(_fetch, spec, settings, client, r) for r in requests]
+    jobs = [functools.partial(_fetch, spec, settings, client, progress, r) for r in requests]
     for tables, lineage in client.map_ordered(jobs):
         for name, rows in tables.items():
             if not rows:
                 continue
             counts[name] += len(rows)
+            progress.rows(name, len(rows))
             yield _mark(rows, spec, by_name[name], settings, window, hinted)
         if lineage:
+            progress.rows(LINEAGE_TABLE, len(lineage))
             yield _mark_lineage(lineage, hinted)
     for name, count in counts.items():
         table = by_name[name]
         # Only dimension tables can end a run without rows (series and per-day tables always
         # have a row per day); their placeholder carries the merge and is filtered out.
         if count == 0 and table.dimensions and spec.kind is not Kind.PERIOD:
+            progress.rows(name, 0)
             yield _mark(
                 [placeholder_row(table, settings, window)],
                 spec,
