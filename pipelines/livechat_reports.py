@@ -18,6 +18,7 @@ from dlt.common.destination import Destination, TLoaderFileFormat
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines.destination import check_destination
 from sources.livechat import livechat_reports
 from sources.livechat.exceptions import LiveChatError
 from sources.livechat.extract import LINEAGE_TABLE
@@ -207,11 +208,14 @@ def run_load(
 
     Raises:
         ConfigurationError: On invalid settings, before any request.
-        PipelineStepFailed: When extraction or loading failed; nothing of the run is committed.
+        DestinationUnusable: When the destination cannot be opened, before any request.
+        PipelineStepFailed: When a step failed; a failed load step may have committed some
+            tables (the next run finishes its package).
     """
     started = time.monotonic()
     source = livechat_reports(**dict(source_options or {}))
     with exclusive(pipeline):
+        check_destination(pipeline)  # before any request, and before pending packages are touched
         finished, discarded = finish_pending(pipeline)
         # What `pipeline.run` does, step by step, so the load step gets its own worker count.
         pipeline.sync_destination()
