@@ -298,10 +298,14 @@ def _denied(m: re.Match[str]) -> Problem:
 
 
 def _no_space(m: re.Match[str]) -> Problem:
+    return _disk_full(m["path"])
+
+
+def _disk_full(path: str) -> Problem:
     return Problem(
         EXIT_FAILED,
-        f"The disk is full: writing `{m['path']}` failed (no space left on device)",
-        f"Free space on the file system that holds `{Path(m['path']).parent}`.",
+        f"The disk is full: writing `{path}` failed (no space left on device)",
+        f"Free space on the file system that holds `{Path(path).parent}`.",
     )
 
 
@@ -350,11 +354,7 @@ def _os_error_problem(error: OSError) -> Problem | None:
                 "Free space where the DuckDB file and the pipeline's working directory"
                 " (DLT_DATA_DIR) are.",
             )
-        return Problem(
-            EXIT_FAILED,
-            f"The disk is full: writing `{path}` failed (no space left on device)",
-            f"Free space on the file system that holds `{Path(path).parent}`.",
-        )
+        return _disk_full(path)
     if error.errno in (errno.EROFS, errno.EACCES) and path is not None:
         reason = (
             "its file system is read-only" if error.errno == errno.EROFS else "permission denied"
