@@ -244,52 +244,23 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     return serve(args)
 
 
-def _explain(error: BaseException) -> tuple[int, str]:
-    """Map an exception to an exit code and one clear message."""
-    from dlt.common.configuration.exceptions import ConfigFieldMissingException
-    from dlt.pipeline.exceptions import PipelineStepFailed
+def _explain(error: BaseException, command: str = "load") -> tuple[int, str]:
+    """Map an exception to an exit code and one clear message (see `pipelines.errors`)."""
+    from pipelines.errors import explain
 
-    from sources.livechat.exceptions import ConfigurationError, LiveChatError
-
-    chain: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    for item in chain:
-        if isinstance(item, ConfigurationError):
-            return EXIT_BAD_INPUT, f"Configuration error: {item}"
-        if isinstance(item, ConfigFieldMissingException):
-            return EXIT_BAD_INPUT, _missing_config_message(item)
-    for item in chain:
-        if isinstance(item, LiveChatError):
-            return EXIT_FAILED, f"Load failed: {item}"
-    step = next((i for i in chain if isinstance(i, PipelineStepFailed)), None)
-    if step is not None:
-        return EXIT_FAILED, (
-            f"Load failed in the {step.step} step: {chain[-1]}. Nothing of this run was committed;"
-            " run the load again (it finishes or redoes what this run left)."
-        )
-    return EXIT_FAILED, f"Load failed: {type(error).__name__}: {error}"
-
-
-def _missing_config_message(error: Any) -> str:
-    fields = ", ".join(sorted(getattr(error, "fields", []) or [])) or "a value"
-    return (
-        f"Missing configuration: {fields}. Set the credentials in .dlt/secrets.toml under"
-        " [sources.livechat.credentials] (account_id and personal_access_token, or access_token"
-        " and account_id), or as SOURCES__LIVECHAT__CREDENTIALS__ACCOUNT_ID and"
-        " SOURCES__LIVECHAT__CREDENTIALS__PERSONAL_ACCESS_TOKEN. See .dlt/example.secrets.toml."
-    )
+    return explain(error, command)
 
 
 def _configure_logging(debug: bool) -> None:
+    from pipelines.logs import quiet_dlt_logs
+
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr
     )
     if not debug:
         os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
         logging.getLogger("dlt").setLevel(logging.WARNING)
+    quiet_dlt_logs(not debug)
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
@@ -311,10 +282,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
-        print("Interrupted; nothing of this run was committed.", file=sys.stderr)
+        print(
+            "Interrupted. Run the load again: it finishes or redoes what this run left.",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     except Exception as error:
-        code, message = _explain(error)
+        code, message = _explain(error, args.command)
         if args.debug:
             traceback.print_exc()
         print(message, file=sys.stderr)

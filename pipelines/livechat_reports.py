@@ -19,6 +19,7 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines.destination import check_destination
 from sources.livechat import livechat_reports, settings_of
 from sources.livechat.exceptions import LiveChatError
 from sources.livechat.extract import LINEAGE_TABLE, STATE_KEY
@@ -328,13 +329,17 @@ def run_load(
 
     Raises:
         ConfigurationError: On invalid settings, before any request.
-        PipelineStepFailed: When extraction or loading failed; nothing of the run is committed.
+        DestinationUnusable: When the destination cannot be opened, before any request.
+        PipelineStepFailed: When a step failed; a failed load step may have committed some
+            tables (the next run finishes its package).
     """
     started = time.monotonic()
     tally = progress or Tally()
     source = livechat_reports(**{**(source_options or {}), "progress": tally})
     with exclusive(pipeline):
         with tally.step("prepare"):
+            # Before any request, and before this run touches any state or pending package.
+            check_destination(pipeline)
             pipeline = adopt_destination_state(pipeline)
             finished, discarded = finish_pending(pipeline)
             # What `pipeline.run` does, step by step, so the load step gets its own workers.

@@ -50,7 +50,7 @@ def livechat_reports(
     window_days: int = 31,
     max_concurrency: int = 4,
     distribution: str = "day",
-    reports: Sequence[str] | None = None,
+    reports: str | Sequence[str] | None = None,
     filters: dict[str, Any] | None = None,
     request_timeout: float = 60.0,
     max_attempts: int = 6,
@@ -76,7 +76,8 @@ def livechat_reports(
         window_days: Days per request of series reports.
         max_concurrency: Requests in flight at most, across all reports.
         distribution: `day`, or `hour` for series reports (adds `report_hour`).
-        reports: Report names to load; default all.
+        reports: Report names to load (a list, or one string of comma-separated names, as an
+            environment variable holds them); default all.
         filters: Report filters in the API's grammar (without from/to).
         request_timeout: Seconds to wait for an answer.
         max_attempts: Attempts per request before the run fails.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -139,7 +140,7 @@ def select_reports(names: Sequence[str] | str | None) -> tuple[ReportSpec, ...]:
     if names is None:
         return REPORTS
     if isinstance(names, str):
-        names = [n.strip() for n in names.split(",") if n.strip()]
+        names = _report_names(names)
     unknown = [n for n in names if n not in REPORTS_BY_NAME]
     if unknown:
         raise ConfigurationError(
@@ -148,6 +149,22 @@ def select_reports(names: Sequence[str] | str | None) -> tuple[ReportSpec, ...]:
     if not names:
         raise ConfigurationError("`reports` selects no report; leave it out to load all of them")
     return tuple(r for r in REPORTS if r.name in set(names))
+
+
+def _report_names(text: str) -> list[str]:
+    """Split `a,b` (or a JSON list, as an environment variable may hold it) into names."""
+    if not text.strip().startswith("["):
+        return [n.strip() for n in text.split(",") if n.strip()]
+    try:
+        names = json.loads(text)
+    except ValueError:
+        names = None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigurationError(
+            f"`reports` must be report names separated by commas, or a JSON list of names;"
+            f" got `{text}`"
+        )
+    return [n.strip() for n in names]
 
 
 def resolve_settings(
@@ -206,8 +223,7 @@ def resolve_settings(
             f"`end_date` {end} is after today ({today} in {timezone}); the API has no data"
             " for the future"
         )
-    if start > end:
-        raise ConfigurationError(f"`start_date` {start} is after `end_date` {end}; swap them")
+    _check_order(start, end, start_date is not None, end_date is not None, today, timezone)
     selected = select_reports(reports)
     user_filters = validate_filters(filters)
     check_accepted(user_filters, {r.name: r.filters for r in selected})
@@ -223,4 +239,22 @@ def resolve_settings(
         distribution=distribution,
         reports=selected,
         filters=user_filters,
+    )
+
+
+def _check_order(
+    start: dt.date, end: dt.date, start_given: bool, end_given: bool, today: dt.date, timezone: str
+) -> None:
+    """Refuse a start after the end, blaming only the dates somebody gave."""
+    if start <= end:
+        return
+    if start_given and end_given:
+        raise ConfigurationError(f"`start_date` {start} is after `end_date` {end}; swap them")
+    if start_given:
+        raise ConfigurationError(
+            f"`start_date` {start} is in the future (today is {today} in {timezone})"
+        )
+    raise ConfigurationError(
+        f"`end_date` {end} is before the default start ({start}, {DEFAULT_HISTORY_DAYS} days"
+        f" before today); give a `start_date` on or before {end} too"
     )

@@ -144,6 +144,20 @@ def test_request_bodies_match_the_published_shape() -> None:
         ({"end_date": "tomorrow"}, "`end_date` must be a date"),
         ({"start_date": "2026-11-10", "end_date": "2026-11-01"}, "after `end_date`"),
         ({"end_date": "2026-11-19"}, "after today"),
+        # a date nobody gave is not blamed
+        (
+            {"start_date": None, "end_date": "2026-10-01"},
+            "`end_date` 2026-10-01 is before the default start (2026-10-19, 30 days before today);"
+            " give a `start_date` on or before 2026-10-01 too",
+        ),
+        (
+            {"start_date": "2026-12-01"},
+            "`start_date` 2026-12-01 is in the future (today is 2026-11-18",
+        ),
+        (
+            {"reports": "[chats_ratings"},
+            "`reports` must be report names separated by commas, or a JSON",
+        ),
         ({"lookback_days": 0}, "`lookback_days` must be"),
         ({"window_days": -5}, "`window_days` must be"),
         (
@@ -205,5 +219,7 @@ def test_the_published_filters_sample_is_valid() -> None:
 
 def test_reports_are_selected_by_name_in_registry_order() -> None:
     s = settings(reports="chats_ratings, chats_duration")
+    assert [r.name for r in s.reports] == ["chats_duration", "chats_ratings"]
+    s = settings(reports='["chats_ratings", "chats_duration"]')  # a JSON list, as env may hold it
     assert [r.name for r in s.reports] == ["chats_duration", "chats_ratings"]
     assert len(settings().reports) == 18

@@ -1,0 +1,40 @@
+"""Keep dlt's own logging to what a person running the command needs, unless `--debug`."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+
+# dlt's loader logs every failed or retried job with its traceback (tens of them when a disk
+# fills up); the command's closing message says what failed and what is in the destination.
+# Found without importing dlt, so commands that do not need it start fast.
+_DLT = importlib.util.find_spec("dlt")
+_LOADER_DIR = Path(_DLT.origin).resolve().parent / "load" if _DLT and _DLT.origin else None
+
+
+class QuietDltLogs(logging.Filter):
+    """Drop dlt's per-job load records and shorten its other records to one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return whether to emit the record; trim it to its first line, without a traceback."""
+        if _LOADER_DIR and Path(record.pathname).resolve().is_relative_to(_LOADER_DIR):
+            return False
+        record.msg = record.getMessage().splitlines()[0] if record.getMessage() else ""
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+        record.stack_info = None
+        return True
+
+
+def quiet_dlt_logs(quiet: bool, logger_name: str = "dlt") -> None:
+    """Install `QuietDltLogs` on dlt's logger (once), or remove it.
+
+    A filter on the logger survives dlt re-creating its handler when a pipeline starts.
+    """
+    logger = logging.getLogger(logger_name)
+    for existing in [f for f in logger.filters if isinstance(f, QuietDltLogs)]:
+        logger.removeFilter(existing)
+    if quiet:
+        logger.addFilter(QuietDltLogs())
