@@ -15,6 +15,7 @@ from typing import Any
 
 import dlt
 from dlt.common.destination import Destination, TLoaderFileFormat
+from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
 from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
@@ -110,13 +111,13 @@ def destination_for(name: str, duckdb_file: str | None = None, credentials: Any 
     return dlt.destinations.duckdb(duckdb_path(duckdb_file))
 
 
-def dataset_name_for(pipeline_name: str, dataset_name: str) -> str:
+def dataset_name_for(dataset_name: str) -> str:
     """Return the dataset name as the destination will store it, saying once if it differs.
 
     dlt renames a dataset that is not snake_case (`my data` becomes `my_data`), and warns about
     it at every step; the command says it once instead.
     """
-    normalized = dlt.Schema(pipeline_name).naming.normalize_table_identifier(dataset_name)
+    normalized = SnakeCase().normalize_table_identifier(dataset_name)
     if normalized != dataset_name:
         logger.warning("Dataset `%s` is stored as `%s`", dataset_name, normalized)
     return str(normalized)
@@ -141,7 +142,7 @@ def build_pipeline(
     pipeline: Pipeline = dlt.pipeline(
         pipeline_name=pipeline_name,
         destination=destination_for(destination, duckdb_file, credentials),
-        dataset_name=dataset_name_for(pipeline_name, dataset_name),
+        dataset_name=dataset_name_for(dataset_name),
         **options,
     )
     return pipeline

@@ -380,19 +380,26 @@ def test_a_full_disk_during_the_load_step_says_what_was_committed_and_the_next_r
     assert healed_tables == snapshot(clean)
 
 
+# Every column the load writes, so no ALTER is needed, but `account_id` an integer.
+CLASHING_COLUMNS = (
+    "account_id integer, report_date date, chats bigint, good bigint, bad bigint,"
+    " _dlt_load_id varchar, _dlt_id varchar"
+)
+
+
 @pytest.fixture
 def clashing_table(destination: str | None, tmp_path: Path) -> dict[str, str]:
     """A `chats_ratings` table whose `account_id` is an integer: its load job fails terminally."""
     if destination is None:
         with duckdb.connect(str(tmp_path / "livechat.duckdb")) as con:
             con.execute("create schema livechat_reports")
-            con.execute("create table livechat_reports.chats_ratings (account_id integer)")
+            con.execute(f"create table livechat_reports.chats_ratings ({CLASHING_COLUMNS})")
         return {}
     import psycopg2
 
     with psycopg2.connect(destination) as con, con.cursor() as cur:
         cur.execute("create schema livechat_reports")
-        cur.execute("create table livechat_reports.chats_ratings (account_id integer)")
+        cur.execute(f"create table livechat_reports.chats_ratings ({CLASHING_COLUMNS})")
     return {"DESTINATION__POSTGRES__CREDENTIALS": destination}
 
 
