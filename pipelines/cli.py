@@ -123,6 +123,10 @@ def _print_summary(summary: Any, out: Any = None) -> None:
     days = f"{summary.first_day}..{summary.last_day}" if summary.first_day else "no new days"
     print(f"Loaded {sum(summary.rows.values())} rows, {days}, in {summary.seconds:.1f}s", file=out)
     print(f"  into: {summary.destination}", file=out)
+    views = summary.views
+    if views is not None:
+        built = "unchanged" if views.unchanged else f"{len(views.built)} built, {views.tests} tests"
+        print(f"  views: {built}", file=out)
     print(f"  requests: {summary.requests} ({summary.retried} retried)", file=out)
     if summary.finished_pending:
         print(
@@ -154,7 +158,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
-    """Run `livechat-reports transform`."""
+    """Run `livechat-reports transform`: build the views and run the package's tests."""
     from pipelines.livechat_reports import build_pipeline
     from transforms import NoLoadedTablesError, apply_transforms
 
@@ -164,7 +168,10 @@ def cmd_transform(args: argparse.Namespace) -> int:
     except NoLoadedTablesError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"Built {len(result.built)} views in dataset `{args.dataset}`.")
+    print(
+        f"Built {len(result.built)} views in dataset `{pipeline.dataset_name}`;"
+        f" {result.tests} tests passed."
+    )
     if result.note:
         print(result.note)
     return EXIT_OK

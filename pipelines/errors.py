@@ -31,6 +31,7 @@ from dlt.pipeline.pipeline import Pipeline
 from pipelines.cli import EXIT_BAD_INPUT, EXIT_FAILED
 from pipelines.destination import DestinationUnusable, LoadFootprint, load_footprint, package_tables
 from sources.livechat.exceptions import ConfigurationError, LiveChatError
+from transforms.runner import TransformFailed
 
 NEXT_RUN = (
     "run the load again: it finishes this package first (its days are replaced, nothing is"
@@ -75,8 +76,11 @@ def explain(error: BaseException, command: str = "load") -> tuple[int, str]:
             if message is not None:
                 return EXIT_BAD_INPUT, message
     for item in chain:
+        if isinstance(item, TransformFailed):
+            loaded = "The data is loaded, but the views are not: " if command != "transform" else ""
+            return EXIT_FAILED, f"{loaded}{item}"
         if isinstance(item, LiveChatError):
-            return EXIT_FAILED, f"Load failed: {item}"
+            return EXIT_FAILED, f"{command.capitalize()} failed: {item}"
     problem = environment_problem(chain)
     step = next((i for i in chain if isinstance(i, PipelineStepFailed)), None)
     if any(isinstance(i, DestinationUnusable) for i in chain):

@@ -53,6 +53,7 @@ class LoadSummary:
         discarded_pending: Such packages that could not be loaded and were discarded (their
             days were loaded again by this run).
         destination: Where the data went, for people (a DuckDB file's absolute path).
+        views: What the transform step did (`transforms.TransformResult`), or None.
     """
 
     load_id: str | None
@@ -65,6 +66,7 @@ class LoadSummary:
     finished_pending: int = 0
     discarded_pending: int = 0
     destination: str = ""
+    views: Any = None
 
 
 # Loader file formats that beat a destination's default; others use the destination's own.
@@ -365,10 +367,14 @@ def run_load(
     if summary.load_id is not None:
         _read_lineage(pipeline, summary)
     if transform:
-        from transforms import apply_transforms
+        from transforms import DbtNotInstalled, apply_transforms
 
         with tally.step("transform"):
-            apply_transforms(pipeline)
+            try:
+                # Views are rebuilt only when the package or the tables' columns changed.
+                summary.views = apply_transforms(pipeline, force=False)
+            except DbtNotInstalled as error:
+                logger.warning("The data is loaded, but the views were not built: %s", error)
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -1,146 +1,47 @@
-"""Apply the SQL views in layer order (staging, intermediate, marts) through the SQL client.
+"""The views: a dbt package (this folder) built on a pipeline's destination, only when needed.
 
-Each `.sql` file is one `select` that becomes `create or replace view <file name>`. Inside it,
-`{{ table('x') }}` names a loaded table, `{{ ref('y') }}` another view, and a few macros
-(`{{ week_start('col') }}`, `{{ month_start('col') }}`, `{{ days_in_month('col') }}`) hold the
-only date SQL that differs between engines, so the views build on DuckDB and PostgreSQL alike.
-A table that was not loaded reads as an empty table with its declared columns (`tables.py`), so
-every view builds from whatever is loaded. Within a layer, a view is built after the views it reads.
-
-A file named with `{grain}` (`kpi_{grain}.sql`) is one view per grain listed in its first
-line (`-- grains: weekly, monthly`); in it `{{ period_start('col') }}`, `{{ period_days('col') }}`,
-`{{ period_column }}` and `{{ period }}` stand for that grain's day truncation, period length,
-key column and name.
+`models/` holds the layers (staging: one view per loaded table; intermediate: the additive parts
+of each KPI; marts: the rollups), `macros/` the SQL that differs between engines and the rollups
+shared by several grains, `tests/` the package's generic and singular tests. `apply_transforms`
+runs `dbt build` through dlt's dbt runner (`runner.py`) with the pipeline's credentials; a load
+calls it with `force=False`, and dbt then runs only when the package or the loaded tables'
+columns changed since the views were last built (`fingerprint.py`).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from dlt.destinations.exceptions import DatabaseException
 from dlt.pipeline.pipeline import Pipeline
 
-from .tables import empty_relation, known_tables, report_tables
+from sources.livechat.exceptions import ConfigurationError, LiveChatError
+
+from .fingerprint import fingerprint
+from .runner import PROJECT_DIR, TransformFailed, dbt_build, missing_dbt
+from .tables import known_tables, report_tables
+
+__all__ = [
+    "PROJECT_DIR",
+    "DbtNotInstalled",
+    "NoLoadedTablesError",
+    "TransformFailed",
+    "TransformResult",
+    "apply_transforms",
+    "model_names",
+]
 
 logger = logging.getLogger("livechat_reports")
-LAYERS = ("staging", "intermediate", "marts")
-ROOT = Path(__file__).parent
-REFERENCE = re.compile(r"\{\{\s*(table|ref)\('([a-z0-9_]+)'\)\s*\}\}")
-# A table reference with the alias that may follow it (an empty relation needs one on PostgreSQL).
-TABLE_REFERENCE = re.compile(
-    r"\{\{\s*table\('([a-z0-9_]+)'\)\s*\}\}(\s+as\s+[a-z_][a-z0-9_]*\b)?", re.IGNORECASE
-)
-VIEW_REFERENCE = re.compile(r"\{\{\s*ref\('([a-z0-9_]+)'\)\s*\}\}")
-MACRO = re.compile(r"\{\{\s*([a-z_]+)\('([a-z0-9_.]+)'\)\s*\}\}")
-GRAINS_LINE = re.compile(r"^--\s*grains:\s*(.+)$", re.MULTILINE)
-
-# Portable across DuckDB and PostgreSQL; another engine gets its own entry here.
-MACROS: dict[str, Callable[[str], str]] = {
-    "week_start": lambda col: f"cast(date_trunc('week', {col}) as date)",
-    "month_start": lambda col: f"cast(date_trunc('month', {col}) as date)",
-    "days_in_month": lambda col: (
-        f"cast(cast({col} + interval '1 month' as date) - {col} as integer)"
-    ),
-}
+# Where the fingerprint of the views last built is kept (the pipeline's local state: it is
+# dropped with the state when the pipeline writes another destination, and the views with it).
+STATE_KEY = "livechat_views"
 
 
-@dataclass(frozen=True)
-class Grain:
-    """How a templated view rolls days up: the period's name, key column, start and length."""
-
-    period: str
-    column: str
-    start: Callable[[str], str]
-    days: Callable[[str], str]
-
-
-GRAINS: dict[str, Grain] = {
-    "daily": Grain("day", "report_date", lambda col: col, lambda col: "1"),
-    "weekly": Grain(
-        "week", "week_start", lambda col: f"{{{{ week_start('{col}') }}}}", lambda col: "7"
-    ),
-    "monthly": Grain(
-        "month",
-        "month_start",
-        lambda col: f"{{{{ month_start('{col}') }}}}",
-        lambda col: f"{{{{ days_in_month('{col}') }}}}",
-    ),
-}
-
-
-@dataclass(frozen=True)
-class View:
-    """One view: a `select` that becomes `create or replace view <name>`."""
-
-    layer: str
-    name: str
-    sql: str
-
-    def references(self) -> list[tuple[str, str]]:
-        """The loaded tables and views this view reads, as (kind, name)."""
-        return REFERENCE.findall(self.sql)
-
-
-def render_grain(sql: str, grain: str) -> str:
-    """Fill a grain template's placeholders for one grain."""
-    spec = GRAINS[grain]
-    sql = re.sub(
-        r"\{\{\s*period_start\('([a-z0-9_.]+)'\)\s*\}\}", lambda m: spec.start(m.group(1)), sql
-    )
-    sql = re.sub(
-        r"\{\{\s*period_days\('([a-z0-9_.]+)'\)\s*\}\}", lambda m: spec.days(m.group(1)), sql
-    )
-    sql = re.sub(r"\{\{\s*period_column\s*\}\}", spec.column, sql)
-    return re.sub(r"\{\{\s*period\s*\}\}", spec.period, sql).replace("{grain}", grain)
-
-
-def load_views() -> list[View]:
-    """Return every view in layer order, then by dependency and name; grain templates expanded."""
-    views = []
-    for layer in LAYERS:
-        layer_views = []
-        for path in sorted((ROOT / layer).glob("*.sql")):
-            sql = path.read_text(encoding="utf-8")
-            if "{grain}" not in path.stem:
-                layer_views.append(View(layer, path.stem, sql))
-                continue
-            listed = GRAINS_LINE.search(sql)
-            if not listed:
-                raise ValueError(f"{path.name} is a grain template without a `-- grains:` line")
-            for grain in (g.strip() for g in listed.group(1).split(",")):
-                name = path.stem.replace("{grain}", grain)
-                layer_views.append(View(layer, name, render_grain(sql, grain)))
-        views += _in_dependency_order(layer_views)
-    return views
-
-
-def _in_dependency_order(views: list[View]) -> list[View]:
-    """Order one layer's views so that a view comes after the views of its layer it reads."""
-    names = {v.name for v in views}
-    placed: list[View] = []
-    done: set[str] = set()
-    waiting = sorted(views, key=lambda v: v.name)
-    while waiting:
-        ready = [
-            v
-            for v in waiting
-            if all(n in done for k, n in v.references() if k == "ref" and n in names)
-        ]
-        if not ready:
-            cycle = ", ".join(v.name for v in waiting)
-            raise ValueError(f"these views read each other in a cycle: {cycle}")
-        placed += ready
-        done.update(v.name for v in ready)
-        waiting = [v for v in waiting if v.name not in done]
-    return placed
-
-
-class NoLoadedTablesError(Exception):
+class NoLoadedTablesError(LiveChatError):
     """The dataset holds none of the tables a load writes: there is nothing to build views on."""
 
     def __init__(self, dataset: str, where: str) -> None:
@@ -153,134 +54,120 @@ class NoLoadedTablesError(Exception):
         )
 
 
+class DbtNotInstalled(ConfigurationError):
+    """dbt or the destination's dbt adapter is not installed, so the views cannot be built."""
+
+
 @dataclass(frozen=True)
 class TransformResult:
-    """Which views were built, which were skipped and why, and which tables had no data.
+    """What a transform did.
 
     Attributes:
-        built: The views created or replaced, in build order.
-        skipped: Views not built, with the reason (a table that no report loads, a missing view).
+        built: The views created or replaced, in build order (empty when unchanged).
+        tests: How many of the package's data and unit tests passed.
+        unchanged: True when nothing the views depend on changed, so dbt did not run.
         no_data: Tables the views read that were not loaded or have no rows yet; the views
-            treat them as empty, so their columns are null.
+            read them as empty, so their columns are null.
     """
 
-    built: tuple[str, ...]
-    skipped: tuple[tuple[str, str], ...] = ()
+    built: tuple[str, ...] = ()
+    tests: int = 0
+    unchanged: bool = False
     no_data: tuple[str, ...] = ()
 
     @property
     def note(self) -> str | None:
-        """One line naming the tables without data (and any view skipped), or None."""
-        parts = []
-        if self.no_data:
-            parts.append(
-                f"No data yet for: {', '.join(self.no_data)} (the views read them as empty)."
-            )
-        if self.skipped:
-            parts.append(f"Views skipped: {'; '.join(f'{n} {r}' for n, r in self.skipped)}.")
-        return " ".join(parts) or None
+        """One line naming the tables without data, or None."""
+        if not self.no_data:
+            return None
+        return f"No data yet for: {', '.join(self.no_data)} (the views read them as empty)."
+
+
+def model_names() -> set[str]:
+    """The views the package builds: one per model file."""
+    return {path.stem for path in (PROJECT_DIR / "models").rglob("*.sql")}
 
 
 def apply_transforms(
-    pipeline: Pipeline, announce: Callable[[str], object] | None = logger.info
+    pipeline: Pipeline,
+    *,
+    force: bool = True,
+    announce: Callable[[str], object] | None = logger.info,
 ) -> TransformResult:
-    """Create or replace every view; a table that was not loaded reads as an empty table.
+    """Build the views with dbt (and run the package's tests), or skip it when nothing changed.
 
     Args:
         pipeline: The pipeline whose dataset holds the loaded tables.
+        force: Build even when the package and the tables' columns are as last built.
         announce: Where the one-line `note` about tables without data goes (the log by
             default; None keeps it for the caller).
 
     Returns:
-        The views built, the views skipped with the reason, and the tables without data.
+        What was built and tested, or that nothing had to be.
 
     Raises:
         NoLoadedTablesError: When the dataset holds none of the tables a load writes.
+        DbtNotInstalled: When dbt or the destination's adapter is missing.
+        TransformFailed: When a model or a test failed, naming each.
     """
     _refuse_missing_duckdb_file(pipeline)
     known = known_tables()
-    views = load_views()
-    built: list[str] = []
-    skipped: list[tuple[str, str]] = []
     with pipeline.sql_client() as client:
-        existing = _existing_tables(client)
+        columns = [c for c in _dataset_columns(client) if c[0] in known]
+        existing = {table for table, _, _ in columns}
         if not existing & set(report_tables()):
             raise NoLoadedTablesError(client.dataset_name, _where(pipeline))
-        for view in views:
-            missing = [
-                name
-                for kind, name in view.references()
-                if (
-                    name not in existing and name not in known
-                    if kind == "table"
-                    else name not in built
-                )
-            ]
-            if missing:
-                reason = f"needs {', '.join(missing)}, which no load writes and no view builds"
-                skipped.append((view.name, reason))
-                logger.debug("view %s skipped: %s", view.name, reason)
-                continue
-            _replace_view(client, view, _render(view, client, existing, known), views)
-            built.append(view.name)
+        views = _existing_views(client)
         no_data = _tables_without_rows(client, existing, report_tables())
-    result = TransformResult(tuple(built), tuple(skipped), no_data)
+    destination_type = pipeline.destination_client().config.destination_type
+    digest = fingerprint(PROJECT_DIR, columns, _versions(destination_type))
+    if not force and digest == _recorded(pipeline) and model_names() <= views:
+        logger.info("Views unchanged: the package and the loaded tables' columns are as built")
+        return TransformResult(unchanged=True, no_data=no_data)
+    reason = missing_dbt(destination_type)
+    if reason is not None:
+        raise DbtNotInstalled(reason)
+    build = dbt_build(pipeline)
+    pipeline.set_local_state_val(STATE_KEY, digest)
+    models = model_names()
+    result = TransformResult(build.models(models), build.tests(models), no_data=no_data)
     if result.note and announce is not None:
         announce(result.note)
     return result
 
 
-def _render(view: View, client: Any, existing: set[str], known: dict[str, dict[str, str]]) -> str:
-    """Return the view's SQL for this destination: names qualified, macros expanded."""
-
-    def table(match: re.Match[str]) -> str:
-        name, alias = match.group(1), match.group(2) or ""
-        if name in existing:
-            return f"{client.make_qualified_table_name(name)}{alias}"
-        return f"({empty_relation(known[name])}){alias or f' as {name}'}"
-
-    def ref(match: re.Match[str]) -> str:
-        return str(client.make_qualified_table_name(match.group(1)))
-
-    return MACRO.sub(_macro, VIEW_REFERENCE.sub(ref, TABLE_REFERENCE.sub(table, view.sql)))
-
-
-def _replace_view(client: Any, view: View, body: str, views: list[View]) -> None:
-    """Create or replace one view.
-
-    PostgreSQL refuses to replace a view whose columns change type (or name, or order), as a
-    new version of the views may do. Then the view is dropped, after the views of this project
-    that read it (they come later in the build order and are created again), and created anew.
-    A view of someone else's that reads it makes the drop fail, rather than vanish.
-    """
-    target = client.make_qualified_table_name(view.name)
+def _recorded(pipeline: Pipeline) -> str | None:
     try:
-        client.execute_sql(f"create or replace view {target} as\n{body}")
-        return
-    except DatabaseException as error:
-        logger.debug("view %s changed shape; dropping and creating it again (%s)", view.name, error)
-    readers = {view.name}
-    for later in views[views.index(view) + 1 :]:
-        if {n for k, n in later.references() if k == "ref"} & readers:
-            readers.add(later.name)
-    for name in [v.name for v in reversed(views) if v.name in readers]:
-        client.execute_sql(f"drop view if exists {client.make_qualified_table_name(name)}")
-    client.execute_sql(f"create view {target} as\n{body}")
+        return str(pipeline.get_local_state_val(STATE_KEY))
+    except KeyError:
+        return None
 
 
-def _macro(match: re.Match[str]) -> str:
-    name, argument = match.groups()
-    if name not in MACROS:
-        raise ValueError(f"unknown SQL macro `{name}`; known: {', '.join(MACROS)}")
-    return MACROS[name](argument)
+def _versions(destination_type: str) -> list[str]:
+    found = []
+    for package in ("dbt-core", f"dbt-{destination_type}"):
+        try:
+            found.append(f"{package}=={version(package)}")
+        except PackageNotFoundError:
+            found.append(f"{package} missing")
+    return found
 
 
-def _existing_tables(client: Any) -> set[str]:
+def _dataset_columns(client: Any) -> list[tuple[str, str, str]]:
     rows = client.execute_sql(
-        "select table_name from information_schema.tables where table_schema = %s",
+        "select table_name, column_name, data_type from information_schema.columns"
+        " where table_schema = %s",
         client.dataset_name,
     )
-    return {r[0] for r in rows or []}
+    return [(str(t), str(c), str(d)) for t, c, d in rows or []]
+
+
+def _existing_views(client: Any) -> set[str]:
+    rows = client.execute_sql(
+        "select table_name from information_schema.views where table_schema = %s",
+        client.dataset_name,
+    )
+    return {str(r[0]) for r in rows or []}
 
 
 def _tables_without_rows(client: Any, existing: set[str], tables: Iterable[str]) -> tuple[str, ...]:

@@ -1,13 +1,11 @@
 """The loaded tables the views read, with the columns the source declares for them.
 
-A view names a loaded table as `{{ table('x') }}`. When `x` was not loaded (its report was left
-out, or has not run yet), the runner puts an empty relation with the declared columns and types
-in its place, so every view still builds and its columns for that report are null.
+The package's sources file (models/staging/_livechat__sources.yml) declares the same tables and
+columns; a test keeps the two equal, so a table not loaded yet reads as an empty relation with
+exactly the columns a load would give it.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 from sources.livechat.extract import LINEAGE_COLUMNS, LINEAGE_TABLE
 from sources.livechat.reports import REPORTS, table_columns
@@ -21,17 +19,6 @@ LOADS_COLUMNS = {
     "status": "bigint",
     "inserted_at": "timestamp",
     "schema_version_hash": "text",
-}
-
-# dlt data types -> the SQL types dlt creates for them on DuckDB and PostgreSQL.
-SQL_TYPES = {
-    "text": "varchar",
-    "bigint": "bigint",
-    "double": "double precision",
-    "bool": "boolean",
-    "date": "date",
-    "timestamp": "timestamp with time zone",
-    "decimal": "numeric",
 }
 
 
@@ -49,9 +36,3 @@ def report_tables() -> dict[str, dict[str, str]]:
 def known_tables() -> dict[str, dict[str, str]]:
     """Return the report tables and dlt's table of loads: every table a view may name."""
     return {**report_tables(), LOADS_TABLE: LOADS_COLUMNS}
-
-
-def empty_relation(columns: Mapping[str, str]) -> str:
-    """Return a `select` of no rows with these columns and types, for a table not loaded."""
-    selected = ", ".join(f"cast(null as {SQL_TYPES[t]}) as {n}" for n, t in columns.items())
-    return f"select {selected} where 1 = 0"

@@ -298,22 +298,25 @@ def table_columns(table: TableSpec, spec: ReportSpec, hourly: bool) -> dict[str,
     Args:
         table: The table.
         spec: The report that loads it.
-        hourly: Whether the run uses `distribution = "hour"` (adds `report_hour` to the key).
+        hourly: Whether the run uses `distribution = "hour"` (puts `report_hour` in the key).
     """
     key: dict[str, TDataType] = {"account_id": TEXT}
     if spec.kind is not Kind.PERIOD:
         key["report_date"] = "date"
-        if hourly and spec.hourly:
+        if spec.hourly:
             key["report_hour"] = "timestamp"
     key.update({d: table.key_types.get(d, TEXT) for d in table.dimensions})
     columns: dict[str, TColumnSchema] = {
         name: {"data_type": t, "nullable": False, "primary_key": True} for name, t in key.items()
     }
     if "report_hour" in columns:
-        # Nullable although a key column: a `--refresh` from day to hour distribution adds it
-        # to a table that holds rows (the refresh deletes them), and NOT NULL cannot be added
-        # there; every row loaded by the hour has it.
-        columns["report_hour"]["nullable"] = True
+        # Every table a report can load by the hour has the column, null in rows loaded by the
+        # day, so a `--refresh` from one distribution to the other never has to add a key column
+        # to a table that holds rows, and the views read the same columns either way. It is in
+        # the key only when the run loads by the hour.
+        columns["report_hour"] = {"data_type": "timestamp", "nullable": True}
+        if hourly:
+            columns["report_hour"]["primary_key"] = True
     columns.update({name: {"data_type": t, "nullable": True} for name, t in table.columns.items()})
     return columns
 

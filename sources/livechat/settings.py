@@ -95,7 +95,7 @@ def check_timezone(timezone: Any) -> str:
 def _positive(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigurationError(f"`{name}` must be a whole number of at least 1; got `{value}`")
-    return value
+    return int(value)
 
 
 @dataclass(frozen=True)

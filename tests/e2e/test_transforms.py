@@ -226,7 +226,7 @@ def test_rebuilding_the_views_changes_nothing(loaded_marts: Any) -> None:
     _, loader = loaded_marts
     before = {m: rounded(loader.query(f"select * from lr.{m}")) for m in MARTS}
     result = apply_transforms(loader.pipeline)
-    assert set(MARTS) <= set(result.built) and not result.skipped
+    assert set(MARTS) <= set(result.built) and not result.unchanged and result.tests > 40
     assert {m: rounded(loader.query(f"select * from lr.{m}")) for m in MARTS} == before
 
 

@@ -1,0 +1,13 @@
+-- grain: one row per account_id, report_date and tag (and report_hour: null when loaded by the day)
+-- Leaves out the days of unfinished loads (stg_livechat__unfinished_loads).
+select
+    account_id,
+    report_date,
+    report_hour,
+    tag,
+    cast(chats as bigint) as chats
+from {{ livechat_source('chats_tags') }} as loaded
+where not exists (
+    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
+    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
+)
