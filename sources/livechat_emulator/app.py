@@ -163,14 +163,17 @@ class ReportsAPI:
             q = parse_query(
                 params,
                 distributions=spec.distributions,
-                accepted_filters=spec.filters,
-                greetings_time=spec.greetings_time,
+                accepts=spec.accepts,
                 now=now,
                 default_timezone=self.timezone,
             )
         except ValidationError as e:
             return error(422, "validation", str(e))
-        first = dt.datetime.fromtimestamp(q.start, dt.timezone.utc).date()
+        # Chats belong to the UTC day they start in; one whose post-chat form falls in the
+        # range may have started the day before.
+        pair = q.filters.pair
+        margin = 2 * 3600 if pair and pair.form_type == "post_chat" else 0
+        first = dt.datetime.fromtimestamp(q.start - margin, dt.timezone.utc).date()
         last = dt.datetime.fromtimestamp(min(q.end, now), dt.timezone.utc).date()
         days = tuple(self.license(now).days(first, last)) if q.start <= now else ()
         result = spec.build(Selection(q, days, now, self.page_size))
