@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .license import SyntheticLicense
+from .license import MAX_CHAT_SECONDS, SyntheticLicense
 from .query import ValidationError, parse_query, parse_query_string
 from .reports import REPORTS, Selection
 
@@ -172,7 +172,7 @@ class ReportsAPI:
         # Chats belong to the UTC day they start in; one whose post-chat form falls in the
         # range may have started the day before.
         pair = q.filters.pair
-        margin = 2 * 3600 if pair and pair.form_type == "post_chat" else 0
+        margin = MAX_CHAT_SECONDS if pair and pair.form_type == "post_chat" else 0
         first = dt.datetime.fromtimestamp(q.start - margin, dt.timezone.utc).date()
         last = dt.datetime.fromtimestamp(min(q.end, now), dt.timezone.utc).date()
         days = tuple(self.license(now).days(first, last)) if q.start <= now else ()

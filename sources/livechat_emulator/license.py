@@ -26,6 +26,7 @@ ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 # Chats by UTC hour of day: quiet nights, a busy working day.
 HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 11, 11, 10, 10, 11, 10, 9, 7, 5, 4, 3, 2, 2, 1)
 VISITOR_POOL = 2_500
+MAX_CHAT_SECONDS = 7_200
 
 
 @dataclass(frozen=True)
@@ -363,7 +364,7 @@ def _chat(
     greeting_id: str | None = None,
 ) -> Chat:
     agent = _agent_for(rng, group_id, started_at, statuses, must=origin == "agent")
-    duration = min(7200, max(30, int(rng.lognormvariate(5.8, 0.7))))
+    duration = min(MAX_CHAT_SECONDS, max(30, int(rng.lognormvariate(5.8, 0.7))))
     answered = agent is not None and (origin == "agent" or rng.random() >= 0.05)
     responders: tuple[str, ...] = ()
     first_response_group = None

@@ -245,31 +245,31 @@ def test_a_forms_filter_selects_the_chats_that_gave_an_answer(emulator: Emulator
 
 
 def test_form_time_pairs_set_the_range_by_when_the_form_was_sent(emulator: Emulator) -> None:
-    first, last = "2026-10-05", "2026-10-11"
+    # A chat of seed 42 starts at 23:57 on 2026-04-23 and sends its post-chat form after midnight.
+    first, last = "2026-04-24", "2026-04-30"
     pair = window(first, last)
-    sent = synthetic(
-        "2026-10-04",
-        last,
-        lambda c: (
-            c.form_submitted_at("post_chat") is not None
-            and day_start(dt.date.fromisoformat(first))
-            <= (c.form_submitted_at("post_chat") or 0)
-            <= day_start(dt.date.fromisoformat(last)) + 86_399
-        ),
-    )
+    start = day_start(dt.date.fromisoformat(first))
+    end = day_start(dt.date.fromisoformat(last)) + 86_399
+
+    def sent_in_range(chat: Chat) -> bool:
+        sent = chat.form_submitted_at("post_chat")
+        return sent is not None and start <= sent <= end
+
+    sent = synthetic("2026-04-23", last, sent_in_range)
+    assert any(c.started_at < start for c in sent)
     body = {
         "distribution": "day",
         "filters": {"forms": [{"type": "post_chat", **pair, "exists": True}]},
     }
     got = ask(emulator, body)
-    assert list(got["records"]) == [f"2026-10-{d:02d}" for d in range(5, 12)]
-    assert got["total"] == len(sent) > 0
+    assert list(got["records"]) == [f"2026-04-{d:02d}" for d in range(24, 31)]
+    assert got["total"] == len(sent)
     assert got["request"]["filters"] == {
         "forms": [
             {
                 "type": "post_chat",
-                "from": "2026-10-05T00:00:00+00:00",
-                "to": "2026-10-11T23:59:59+00:00",
+                "from": "2026-04-24T00:00:00+00:00",
+                "to": "2026-04-30T23:59:59+00:00",
                 "exists": True,
             }
         ]
@@ -295,6 +295,10 @@ def test_form_time_pairs_set_the_range_by_when_the_form_was_sent(emulator: Emula
 def test_greetings_accepted_are_engagements_chats_from_greetings(
     emulator: Emulator, timezone: str, distribution: str
 ) -> None:
+    # The v3.6 docs describe both as the same chats: greetings conversion's `accepted` is "the
+    # number of chats started as a result of accepting a greeting that day", engagement's
+    # `started_by_customer_from_greeting` "the number of chats from greetings ... that day", and
+    # `filters.greetings.from/to` "filters chats started from a greeting" in the range.
     body: dict[str, Any] = {"timezone": timezone, "distribution": distribution}
     greetings = ask(
         emulator, {**body, "filters": {"greetings": MONTH}}, "chats/greetings_conversion"
