@@ -82,6 +82,8 @@ class Stats:
         requests_by_account: Requests per account their credentials name, valid or not
             (unknown credentials count for no account).
         statuses_by_account: Answers per HTTP status, per account.
+        statuses_by_report: Answers per HTTP status, per report path (a retried request shows
+            as its failed answer and its answer after the retry).
     """
 
     def __init__(self) -> None:
@@ -90,6 +92,7 @@ class Stats:
         self.statuses: Counter[int] = Counter()
         self.requests_by_account: Counter[str] = Counter()
         self.statuses_by_account: defaultdict[str, Counter[int]] = defaultdict(Counter)
+        self.statuses_by_report: defaultdict[str, Counter[int]] = defaultdict(Counter)
         self.faults: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -103,11 +106,19 @@ class Stats:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
-    def answered(self, status: int | None, fault: str | None, account: str | None = None) -> None:
+    def answered(
+        self,
+        status: int | None,
+        fault: str | None,
+        account: str | None = None,
+        report: str | None = None,
+    ) -> None:
         """Count how a request is answered (before the answer is sent, so tests see it)."""
         with self._lock:
             if status is not None:
                 self.statuses[status] += 1
+                if report is not None:
+                    self.statuses_by_report[report][status] += 1
                 if account is not None:
                     self.statuses_by_account[account][status] += 1
             if fault:
@@ -135,6 +146,7 @@ class Stats:
             self.statuses.clear()
             self.requests_by_account.clear()
             self.statuses_by_account.clear()
+            self.statuses_by_report.clear()
             self.faults.clear()
             self.max_in_flight = self.in_flight
 
@@ -205,7 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if emulator.gate.over_limit():
                 headers = {"Retry-After": "1"} if emulator.switches.retry_after else {}
-                emulator.stats.answered(429, None, account)
+                emulator.stats.answered(429, None, account, report)
                 self._send(error(429, "too_many_requests", "Too many requests", **headers))
                 return
             fault, delay = emulator.gate.draw()
@@ -215,17 +227,17 @@ class _Handler(BaseHTTPRequestHandler):
             if delay:
                 time.sleep(delay)
             if fault == "drop":
-                emulator.stats.answered(None, fault, account)
+                emulator.stats.answered(None, fault, account, report)
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             if fault in ERROR_FAULTS:
-                emulator.stats.answered(int(fault), fault, account)
+                emulator.stats.answered(int(fault), fault, account, report)
                 self._send(error(int(fault), ERROR_FAULTS[fault], "Injected fault"))
                 return
             answer = emulator.api.handle(method, url.path, url.query, auth, body)
             garble = fault in ("malformed", "truncated") and answer.status == 200
-            emulator.stats.answered(answer.status, fault if garble else None, account)
+            emulator.stats.answered(answer.status, fault if garble else None, account, report)
             if garble and fault == "malformed":
                 self._send_raw(200, b"<html><body>Bad gateway</body></html>", "text/html")
             elif garble:

@@ -142,6 +142,10 @@ def test_requests_are_counted_per_account(two: Emulator) -> None:
     post(two, "chats/tags", ("initech", "x"))  # names no account
     assert two.stats.requests_by_account == {"acme": 3, "globex": 2}
     assert two.stats.statuses_by_account == {"acme": {200: 3}, "globex": {200: 1, 401: 1}}
+    assert two.stats.statuses_by_report == {
+        "chats/total_chats": {200: 3},
+        "chats/tags": {200: 1, 401: 2},
+    }
     assert two.stats.total() == 6
     two.stats.reset()
     assert two.stats.requests_by_account == {}
