@@ -202,9 +202,9 @@ def ranking(sel: Selection) -> dict[str, Any]:
     good: Counter[str] = Counter()
     bad: Counter[str] = Counter()
     for chat in sel.chats():
-        rating = sel.rating(chat)
         if chat.agent is None:
-            continue
+            continue  # an unassigned chat has no agent to rank
+        rating = sel.rating(chat)
         if rating == "good":
             good[chat.agent] += 1
         elif rating == "bad":
