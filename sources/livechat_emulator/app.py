@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .license import SyntheticLicense
+from .license import MAX_CHAT_SECONDS, SyntheticLicense
 from .query import ValidationError, parse_query, parse_query_string
 from .reports import REPORTS, Selection
 
@@ -31,9 +31,31 @@ class Answer:
         return json.dumps(self.body, ensure_ascii=False).encode("utf-8")
 
 
+def parse_authorization(header: str) -> tuple[str, str]:
+    """Split an Authorization header into its scheme (lower case) and credentials.
+
+    Basic credentials come back decoded (`user:password`); undecodable ones as "".
+    """
+    scheme, _, credentials = header.partition(" ")
+    scheme, credentials = scheme.lower(), credentials.strip()
+    if scheme == "basic":
+        try:
+            credentials = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            credentials = ""
+    return scheme, credentials
+
+
 def error(status: int, error_type: str, message: str, **headers: str) -> Answer:
     """Return an answer in the documented error form `{"error": {"type", "message"}}`."""
     return Answer(status, {"error": {"type": error_type, "message": message}}, dict(headers))
+
+
+def unknown_path(path: str) -> Answer | None:
+    """Return the 404 answer for a path outside the reports API, or None."""
+    if path.startswith(PATH_PREFIX):
+        return None
+    return error(404, "not_found", f"Unknown path `{path}`; reports live under {PATH_PREFIX}")
 
 
 @dataclass
@@ -50,6 +72,7 @@ class ReportsAPI:
         bearer_token: An OAuth access token with the reports_read scope (Bearer auth).
         unscoped_token: A Bearer token that is valid but lacks reports_read (answers 403).
         page_size: Records per page of chats/queued_visitors_left.
+        revoked: Whether the account's tokens are revoked (every request gets 401).
     """
 
     seed: int = 42
@@ -61,6 +84,7 @@ class ReportsAPI:
     bearer_token: str | None = "demo-token"
     unscoped_token: str | None = None
     page_size: int = 25
+    revoked: bool = False
 
     def clock(self) -> int:
         """Return the emulator's current time in epoch seconds."""
@@ -78,21 +102,39 @@ class ReportsAPI:
         """Check the Authorization header; return the error answer, or None when it passes."""
         if not header:
             return error(401, "authentication", "Missing Authorization header")
-        scheme, _, credentials = header.partition(" ")
-        credentials = credentials.strip()
-        if scheme.lower() == "basic":
-            try:
-                decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
-                return error(401, "authentication", "Invalid access token")
-            if decoded == f"{self.account_id}:{self.personal_access_token}":
+        scheme, credentials = parse_authorization(header)
+        if self.revoked:
+            return error(401, "authentication", "Invalid access token")
+        if scheme == "basic":
+            if credentials == f"{self.account_id}:{self.personal_access_token}":
                 return None
-        elif scheme.lower() == "bearer":
+        elif scheme == "bearer":
             if self.bearer_token and credentials == self.bearer_token:
                 return None
             if self.unscoped_token and credentials == self.unscoped_token:
                 return error(403, "authorization", "Missing required scope: reports_read")
         return error(401, "authentication", "Invalid access token")
+
+    def identify(self, header: str | None) -> str | None:
+        """Return the account the credentials name (valid or not), or None.
+
+        A Basic user name names an account; a Bearer token names the account that owns it.
+        """
+        scheme, credentials = parse_authorization(header or "")
+        if scheme == "basic" and credentials.partition(":")[0] == self.account_id:
+            return self.account_id
+        tokens = (self.bearer_token, self.unscoped_token)
+        if scheme == "bearer" and credentials and credentials in tokens:
+            return self.account_id
+        return None
+
+    def revoke(self) -> None:
+        """Revoke every token of the account: its requests get 401 until `restore()`."""
+        self.revoked = True
+
+    def restore(self) -> None:
+        """Make the account's tokens valid again after `revoke()`."""
+        self.revoked = False
 
     def handle(self, method: str, path: str, query: str, auth: str | None, body: bytes) -> Answer:
         """Answer one request.
@@ -107,11 +149,7 @@ class ReportsAPI:
         Returns:
             The answer to send.
         """
-        if not path.startswith(PATH_PREFIX):
-            return error(
-                404, "not_found", f"Unknown path `{path}`; reports live under {PATH_PREFIX}"
-            )
-        refused = self.authenticate(auth)
+        refused = unknown_path(path) or self.authenticate(auth)
         if refused:
             return refused
         report = path[len(PATH_PREFIX) :].strip("/")
@@ -125,14 +163,17 @@ class ReportsAPI:
             q = parse_query(
                 params,
                 distributions=spec.distributions,
-                accepted_filters=spec.filters,
-                greetings_time=spec.greetings_time,
+                accepts=spec.accepts,
                 now=now,
                 default_timezone=self.timezone,
             )
         except ValidationError as e:
             return error(422, "validation", str(e))
-        first = dt.datetime.fromtimestamp(q.start, dt.timezone.utc).date()
+        # Chats belong to the UTC day they start in; one whose post-chat form falls in the
+        # range may have started the day before.
+        pair = q.filters.pair
+        margin = MAX_CHAT_SECONDS if pair and pair.form_type == "post_chat" else 0
+        first = dt.datetime.fromtimestamp(q.start - margin, dt.timezone.utc).date()
         last = dt.datetime.fromtimestamp(min(q.end, now), dt.timezone.utc).date()
         days = tuple(self.license(now).days(first, last)) if q.start <= now else ()
         result = spec.build(Selection(q, days, now, self.page_size))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 
+from .accounts import ACCOUNT_SYNTAX, Accounts, AccountSpec, build_accounts, parse_accounts
 from .app import ReportsAPI
 from .server import Emulator, Switches, parse_faults
 
@@ -13,7 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the emulator's options to a parser."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
     parser.add_argument("--port", type=int, default=8765, help="port to listen on; 0 picks one")
-    parser.add_argument("--seed", type=int, default=42, help="seed of the synthetic license")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed of the synthetic license (default 42)"
+    )
     parser.add_argument(
         "--now",
         type=_instant,
@@ -29,11 +33,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timezone", default="UTC", help="license timezone for requests naming none"
     )
-    parser.add_argument("--account-id", default="demo", help="Basic-auth user name")
-    parser.add_argument("--personal-access-token", default="demo-pat", help="Basic-auth token")
-    parser.add_argument("--bearer-token", default="demo-token", help="OAuth access token")
+    parser.add_argument("--account-id", default=None, help="Basic-auth user name (demo)")
+    parser.add_argument("--personal-access-token", default=None, help="Basic-auth token (demo-pat)")
+    parser.add_argument("--bearer-token", default=None, help="OAuth access token (demo-token)")
     parser.add_argument(
         "--unscoped-token", default=None, help="a Bearer token without reports_read (answers 403)"
+    )
+    parser.add_argument(
+        "--accounts",
+        type=_accounts,
+        default=None,
+        metavar=",".join([ACCOUNT_SYNTAX] * 2),
+        help="serve several accounts on one port, each with its own Basic token, seed and"
+        " optional timezone, e.g. acme:tokenA:1,globex:tokenB:2:Europe/Warsaw (instead of"
+        " --account-id, --personal-access-token, --bearer-token, --unscoped-token and --seed)",
     )
     parser.add_argument(
         "--page-size", type=int, default=25, help="records per page (queued_visitors_left)"
@@ -68,19 +81,58 @@ def _instant(text: str) -> float:
     return value.timestamp()
 
 
+def _accounts(text: str) -> list[AccountSpec]:
+    try:
+        return parse_accounts(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _default(value: str | None, default: str) -> str:
+    return default if value is None else value
+
+
+SINGLE_ACCOUNT_OPTIONS = {
+    "account_id": "--account-id",
+    "personal_access_token": "--personal-access-token",
+    "bearer_token": "--bearer-token",
+    "unscoped_token": "--unscoped-token",
+    "seed": "--seed",
+}
+
+
 def build(args: argparse.Namespace) -> Emulator:
-    """Build an emulator from parsed options."""
-    api = ReportsAPI(
-        seed=args.seed,
-        now=args.now,
-        license_start=args.license_start,
-        timezone=args.timezone,
-        account_id=args.account_id,
-        personal_access_token=args.personal_access_token,
-        bearer_token=args.bearer_token,
-        unscoped_token=args.unscoped_token,
-        page_size=args.page_size,
-    )
+    """Build an emulator from parsed options.
+
+    Raises:
+        ValueError: When `--accounts` comes with single-account options.
+    """
+    api: ReportsAPI | Accounts
+    if args.accounts:
+        given = [f for name, f in SINGLE_ACCOUNT_OPTIONS.items() if getattr(args, name) is not None]
+        if given:
+            raise ValueError(
+                f"--accounts sets each account's id, token and seed; leave out {', '.join(given)}"
+            )
+        api = build_accounts(
+            args.accounts,
+            now=args.now,
+            license_start=args.license_start,
+            timezone=args.timezone,
+            page_size=args.page_size,
+        )
+    else:
+        api = ReportsAPI(
+            seed=42 if args.seed is None else args.seed,
+            now=args.now,
+            license_start=args.license_start,
+            timezone=args.timezone,
+            account_id=_default(args.account_id, "demo"),
+            personal_access_token=_default(args.personal_access_token, "demo-pat"),
+            bearer_token=_default(args.bearer_token, "demo-token"),
+            unscoped_token=args.unscoped_token,
+            page_size=args.page_size,
+        )
     switches = Switches(
         latency_ms=args.latency_ms,
         jitter_ms=args.jitter_ms,
@@ -94,11 +146,17 @@ def build(args: argparse.Namespace) -> Emulator:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Serve in the foreground until Ctrl-C."""
-    emulator = build(args)
+    """Serve in the foreground until Ctrl-C; 2 when the options do not go together."""
+    try:
+        emulator = build(args)
+    except ValueError as e:
+        print(f"emulator: error: {e}", file=sys.stderr)
+        return 2
+    apis = emulator.api if isinstance(emulator.api, Accounts) else [emulator.api]
+    accounts = ", ".join(f"account {a.account_id} seed {a.seed}" for a in apis)
     print(
-        f"LiveChat Reports API emulator on {emulator.url}/v3.6/reports/ "
-        f"(account {args.account_id}, seed {args.seed}); Ctrl-C stops it",
+        f"LiveChat Reports API emulator on {emulator.url}/v3.6/reports/ ({accounts});"
+        " Ctrl-C stops it",
         flush=True,
     )
     try:

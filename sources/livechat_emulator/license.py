@@ -2,6 +2,12 @@
 
 The data of one UTC day depends only on the seed and that day, so any range can be generated lazily,
 in any order, and gives the same events after a restart. All instants are integer UTC epoch seconds.
+
+Chats carry everything the documented filters select on: the agents assigned and responding (a
+missed chat has no agent message; one started while nobody accepted chats may stay unassigned; a
+transferred chat was first answered in another group), tags, country, goals and sales reached,
+event types, chat properties and filled forms. A chat started from a greeting is generated from
+the accepted greeting display, at the same instant, so greetings and chats count the same chats.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 # Chats by UTC hour of day: quiet nights, a busy working day.
 HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 11, 11, 10, 10, 11, 10, 9, 7, 5, 4, 3, 2, 2, 1)
 VISITOR_POOL = 2_500
+MAX_CHAT_SECONDS = 7_200
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,28 @@ TAGS: tuple[str, ...] = (
     "zgłoszenie",
     "feature request",
 )
+# Event types of the Agent Chat API that a chat can contain.
+EVENT_TYPES = ("message", "system_message", "file", "form", "filled_form", "rich_message", "custom")
+GOALS = (1, 4, 9)  # goal ids
+SALES = (2, 6)  # sales tracker ids
+# source.customer_client_id: the chat widget, the mobile SDK, a messenger integration
+CLIENT_IDS = (
+    "c5e4f61e1a6c3b1521b541bc5c5a2ac5",
+    "9a8be3a7c1d65e8cb0f7fa6c0e3b5e21",
+    "f3a1d1b2e4c5a6b7c8d9e0f1a2b3c4d5",
+)
+# The chat properties chats carry (LiveChat default properties), by (namespace, name): their type.
+PROPERTY_TYPES: dict[tuple[str, str], type] = {
+    ("routing", "continuous"): bool,
+    ("routing", "unassigned"): bool,
+    ("routing", "unreplied"): bool,
+    ("routing", "start_url"): str,
+    ("routing", "referrer"): str,
+    ("source", "customer_client_id"): str,
+    ("lc2", "greeting_id"): int,
+    ("rating", "score"): int,
+}
+REFERRERS = ("https://www.google.com/", "https://www.bing.com/", "https://news.example.org/")
 # greeting id -> the group it is shown in
 GREETINGS: dict[str, int] = {
     "1": 0,
@@ -118,17 +147,28 @@ FORMS: tuple[Form, ...] = (
         (FormField("183672098710307679", "Was your issue resolved?", ("Yes", "No")),),
     ),
 )
+FORMS_BY_ID = {f.form_id: f for f in FORMS}
 
 
 @dataclass(frozen=True)
 class Chat:
-    """One chat with everything the chats reports count."""
+    """One chat with everything the chats reports count and the filters select on.
+
+    Attributes:
+        agent: The agent the chat is assigned to; None when it stayed unassigned.
+        responders: Agents who sent a message, the first responder first; empty for a missed chat.
+        first_response_group: The group the chat was in when an agent first answered (another
+            group than `group_id` when the chat was transferred); None for a missed chat.
+        form_answers: (form_id, field_id, answer index) of every answer in the filled forms.
+    """
 
     chat_id: str
     started_at: int
     ended_at: int
     group_id: int
-    agent: str
+    agent: str | None
+    responders: tuple[str, ...]
+    first_response_group: int | None
     duration: int
     agents_chatting_duration: int
     first_response_time: float | None
@@ -140,19 +180,64 @@ class Chat:
     rating: str | None  # "good", "bad" or None
     rated_at: int | None
     country: str
-    form_answers: tuple[tuple[str, str, int], ...]  # (form_id, field_id, answer index)
+    form_answers: tuple[tuple[str, str, int], ...]
+    event_types: tuple[str, ...]
+    goals: tuple[int, ...]
+    sales: tuple[int, ...]
+    customer_client_id: str
+    start_url: str | None
+    referrer: str | None
+
+    def agents(self) -> set[str]:
+        """Every agent of the chat: the assignee and whoever answered."""
+        found = set(self.responders)
+        if self.agent is not None:
+            found.add(self.agent)
+        return found
+
+    def property_value(self, namespace: str, name: str, now: int) -> bool | int | str | None:
+        """The chat property `namespace.name` as of `now`; None when the chat does not have it.
+
+        `rating.score` (1 good, 0 bad) exists once the rating has arrived.
+        """
+        key = (namespace, name)
+        if key == ("routing", "continuous"):
+            return self.continuous
+        if key == ("routing", "unassigned"):
+            return self.agent is None
+        if key == ("routing", "unreplied"):
+            return not self.responders
+        if key == ("routing", "start_url"):
+            return self.start_url
+        if key == ("routing", "referrer"):
+            return self.referrer
+        if key == ("source", "customer_client_id"):
+            return self.customer_client_id
+        if key == ("lc2", "greeting_id"):
+            return None if self.greeting_id is None else int(self.greeting_id)
+        if key == ("rating", "score") and self.rated_at is not None and self.rated_at <= now:
+            return 1 if self.rating == "good" else 0
+        return None
+
+    def form_submitted_at(self, kind: str) -> int | None:
+        """When the chat's `pre_chat` (at the start) or `post_chat` form (at the end) was sent."""
+        if not any(FORMS_BY_ID[a[0]].kind == kind for a in self.form_answers):
+            return None
+        return self.started_at if kind == "pre_chat" else self.ended_at
 
 
 @dataclass(frozen=True)
 class GreetingEvent:
-    """A greeting displayed to a visitor, and what the visitor did with it."""
+    """A greeting displayed to a visitor, and what the visitor did with it.
+
+    An accepted greeting starts `chat` at the display instant; a canceled one was dismissed.
+    """
 
     greeting_id: str
     group_id: int
     at: int
-    accepted: bool
+    chat: Chat | None
     canceled: bool
-    goal: bool
 
 
 @dataclass(frozen=True)
@@ -235,26 +320,66 @@ def _statuses(rng: random.Random, day: dt.date, start: int) -> list[StatusInterv
     return intervals
 
 
-def _agent_for(rng: random.Random, group_id: int, at: int, statuses: list[StatusInterval]) -> str:
+def _agent_for(
+    rng: random.Random, group_id: int, at: int, statuses: list[StatusInterval], must: bool
+) -> str | None:
+    """Route a chat: an accepting agent of its group, else any accepting agent.
+
+    With nobody accepting chats, a third of the chats stay unassigned (unless `must`, for chats an
+    agent started) and the rest go to a member of the group who answers later.
+    """
     online = {s.agent for s in statuses if s.accepting and s.start <= at < s.end}
     members = [a.email for a in AGENTS if a.group_id == group_id]
     candidates = [a for a in members if a in online] or [a for a in AGENTS_BY_EMAIL if a in online]
-    return rng.choice(candidates or members)
+    if candidates:
+        return rng.choice(candidates)
+    if not must and rng.random() < 0.35:
+        return None
+    return rng.choice(members)
 
 
-def _chat(rng: random.Random, start: int, statuses: list[StatusInterval]) -> Chat:
-    started_at = _instant(rng, start)
-    group_id = rng.choices(GROUP_IDS, weights=(5, 3, 2))[0]
-    agent = _agent_for(rng, group_id, started_at, statuses)
-    duration = min(7200, max(30, int(rng.lognormvariate(5.8, 0.7))))
-    first_response = round(rng.uniform(2, 60), 2) if rng.random() < 0.92 else None
-    response = round(rng.uniform(5, 90), 2) if first_response is not None else None
-    roll = rng.random()
-    origin = "greeting" if roll < 0.22 else ("customer" if roll < 0.95 else "agent")
-    greeting_id = rng.choice([g for g, grp in GREETINGS.items() if grp == group_id])
+def _event_types(rng: random.Random, origin: str, answers: list[tuple[str, str, int]]) -> set[str]:
+    found = {"message"}
+    if rng.random() < 0.85:
+        found.add("system_message")
+    if rng.random() < 0.08:
+        found.add("file")
+    if rng.random() < (0.6 if origin == "greeting" else 0.05):
+        found.add("rich_message")
+    if answers:
+        found.update(("form", "filled_form"))
+    elif rng.random() < 0.1:
+        found.add("form")
+    if rng.random() < 0.02:
+        found.add("custom")
+    return found
+
+
+def _chat(
+    rng: random.Random,
+    started_at: int,
+    group_id: int,
+    origin: str,
+    statuses: list[StatusInterval],
+    greeting_id: str | None = None,
+) -> Chat:
+    agent = _agent_for(rng, group_id, started_at, statuses, must=origin == "agent")
+    duration = min(MAX_CHAT_SECONDS, max(30, int(rng.lognormvariate(5.8, 0.7))))
+    answered = agent is not None and (origin == "agent" or rng.random() >= 0.05)
+    responders: tuple[str, ...] = ()
+    first_response_group = None
+    if answered and agent is not None:
+        responders, first_response_group = (agent,), group_id
+        if rng.random() < 0.06:  # first answered in another group, then transferred here
+            first = rng.choice([a for a in AGENTS if a.group_id != group_id])
+            responders, first_response_group = (first.email, agent), first.group_id
+    first_response = round(rng.uniform(2, 60), 2) if answered else None
+    response = round(rng.uniform(5, 90), 2) if answered else None
     tags = tuple(sorted(rng.sample(TAGS, rng.choices((0, 1, 2), weights=(3, 5, 2))[0])))
     roll = rng.random()
     rating = "good" if roll < 0.16 else ("bad" if roll < 0.24 else None)
+    if agent is None:
+        rating = None  # ratings rank agents; an unassigned chat has none to rank
     ended_at = started_at + duration
     rated_at = ended_at + rng.randrange(48 * 3600) if rating else None
     answers: list[tuple[str, str, int]] = []
@@ -264,37 +389,67 @@ def _chat(rng: random.Random, start: int, statuses: list[StatusInterval]) -> Cha
         answers.extend(
             (form.form_id, f.field_id, rng.randrange(len(f.answers))) for f in form.fields
         )
+    goals = (
+        tuple(sorted(rng.sample(GOALS, 1)))
+        if rng.random() < (0.25 if origin == "greeting" else 0.06)
+        else ()
+    )
     return Chat(
         chat_id="".join(rng.choices(ALPHANUMERIC, k=10)),
         started_at=started_at,
         ended_at=ended_at,
         group_id=group_id,
         agent=agent,
+        responders=responders,
+        first_response_group=first_response_group,
         duration=duration,
-        agents_chatting_duration=int(duration * rng.uniform(0.7, 1.0)),
+        agents_chatting_duration=int(duration * rng.uniform(0.7, 1.0)) if answered else 0,
         first_response_time=first_response,
         response_time=response,
         continuous=rng.random() < 0.15,
         origin=origin,
-        greeting_id=greeting_id if origin == "greeting" else None,
+        greeting_id=greeting_id,
         tags=tags,
         rating=rating,
         rated_at=rated_at,
         country=rng.choice(COUNTRIES),
         form_answers=tuple(answers),
+        event_types=tuple(sorted(_event_types(rng, origin, answers))),
+        goals=goals,
+        sales=(rng.choice(SALES),) if rng.random() < 0.04 else (),
+        customer_client_id=rng.choices(CLIENT_IDS, weights=(16, 3, 1))[0],
+        start_url=f"https://shop.example.com/p/{rng.randrange(100)}"
+        if rng.random() < 0.85
+        else None,
+        referrer=rng.choice(REFERRERS) if rng.random() < 0.45 else None,
     )
 
 
-def _greetings(rng: random.Random, day: dt.date, start: int) -> list[GreetingEvent]:
+def _greetings(
+    rng: random.Random, day: dt.date, start: int, statuses: list[StatusInterval]
+) -> list[GreetingEvent]:
     events = []
     for greeting_id, group_id in GREETINGS.items():
         for _ in range(_volume(rng, day, 6)):
-            accepted = rng.random() < 0.3
-            canceled = not accepted and rng.random() < 0.35
-            goal = accepted and rng.random() < 0.25
             at = _instant(rng, start)
-            events.append(GreetingEvent(greeting_id, group_id, at, accepted, canceled, goal))
+            chat = None
+            if rng.random() < 0.22:
+                chat = _chat(rng, at, group_id, "greeting", statuses, greeting_id)
+            canceled = chat is None and rng.random() < 0.35
+            events.append(GreetingEvent(greeting_id, group_id, at, chat, canceled))
     return events
+
+
+def _other_chats(
+    rng: random.Random, day: dt.date, start: int, statuses: list[StatusInterval]
+) -> list[Chat]:
+    chats = []
+    for _ in range(_volume(rng, day, 47)):
+        at = _instant(rng, start)
+        group_id = rng.choices(GROUP_IDS, weights=(5, 3, 2))[0]
+        origin = "customer" if rng.random() < 0.935 else "agent"
+        chats.append(_chat(rng, at, group_id, origin, statuses))
+    return chats
 
 
 def _visits(rng: random.Random, day: dt.date, start: int) -> list[Visit]:
@@ -345,11 +500,13 @@ def generate_day(seed: int, day: dt.date) -> DayData:
     rng = random.Random(f"livechat-emulator/{seed}/{day.isoformat()}")
     start = day_start(day)
     statuses = _statuses(rng, day, start)
-    chats = [_chat(rng, start, statuses) for _ in range(_volume(rng, day, 60))]
+    greetings = _greetings(rng, day, start, statuses)
+    chats = [e.chat for e in greetings if e.chat is not None]
+    chats.extend(_other_chats(rng, day, start, statuses))
     return DayData(
         day=day,
-        chats=tuple(sorted(chats, key=lambda c: c.started_at)),
-        greetings=tuple(_greetings(rng, day, start)),
+        chats=tuple(sorted(chats, key=lambda c: (c.started_at, c.chat_id))),
+        greetings=tuple(greetings),
         statuses=tuple(statuses),
         visits=tuple(_visits(rng, day, start)),
         queue=tuple(_queue(rng, day, start)),

@@ -9,15 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import filters
 from .buckets import Bucket, bucket_key, buckets
-from .license import AGENTS_BY_EMAIL, FORMS, Chat, DayData, QueueEntry, StatusInterval
+from .license import FORMS, Chat, DayData, GreetingEvent, QueueEntry, StatusInterval
 from .query import AGENTS_DISTRIBUTIONS, CHATS_DISTRIBUTIONS, Query
 
-CHAT_FILTERS = ("agents", "groups", "tags", "customer_countries")
 WILSON_Z = 2.69
 
 
@@ -57,13 +57,42 @@ class Selection:
         q = self.query
         return buckets(q.start, q.end, q.timezone, q.distribution)
 
+    def instant(self, chat: Chat) -> int | None:
+        """When a chat counts: its start, or when its form was sent if forms set the range."""
+        pair = self.query.filters.pair
+        if pair is not None and pair.form_type is not None:
+            return chat.form_submitted_at(pair.form_type)
+        return chat.started_at
+
+    def visible(self, chat: Chat | None) -> bool:
+        """Whether a chat is in the reports yet: chats appear when they end."""
+        return chat is not None and chat.ended_at <= self.now
+
     def chats(self) -> list[Chat]:
-        """Chats that started in range, have ended by `now` and pass the dimension filters."""
+        """Chats that count in range, have ended by `now` and pass the filters.
+
+        With `filters.greetings.from/to` as the range, only chats started from a greeting count.
+        """
+        f = self.query.filters
+        greetings_only = self.query.time_key == "greetings"
+        selected = []
+        for day in self.days:
+            for chat in day.chats:
+                if chat.ended_at > self.now or (greetings_only and chat.greeting_id is None):
+                    continue
+                instant = self.instant(chat)
+                if instant is None or not self.in_range(instant):
+                    continue
+                if f.chat_tests and not f.chat(chat, self.now):
+                    continue
+                selected.append(chat)
+        return selected
+
+    def greetings(self) -> list[GreetingEvent]:
+        """Greeting displays in range that pass the filters."""
+        f = self.query.filters
         return [
-            c
-            for day in self.days
-            for c in day.chats
-            if self.in_range(c.started_at) and c.ended_at <= self.now and self._chat_passes(c)
+            e for day in self.days for e in day.greetings if self.in_range(e.at) and f.greeting(e)
         ]
 
     def rating(self, chat: Chat) -> str | None:
@@ -72,13 +101,8 @@ class Selection:
 
     def statuses(self) -> list[StatusInterval]:
         """Agent status intervals of agents that pass the agents and groups filters."""
-        return [
-            s
-            for day in self.days
-            for s in day.statuses
-            if self._passes("agents", {s.agent})
-            and self._passes("groups", {AGENTS_BY_EMAIL[s.agent].group_id})
-        ]
+        f = self.query.filters
+        return [s for day in self.days for s in day.statuses if f.agent(s.agent)]
 
     def clip(self, start: int, end: int) -> tuple[int, int]:
         """Clip an interval (end exclusive) to the requested range and the clock."""
@@ -92,44 +116,22 @@ class Selection:
             for e in day.queue
             if self.in_range(e.started_at)
             and e.started_at + e.duration <= self.now
-            and self._passes("groups", {e.group_id})
+            and self.query.filters.queue_entry_group(e.group_id)
         ]
-
-    def _chat_passes(self, chat: Chat) -> bool:
-        return (
-            self._passes("agents", {chat.agent})
-            and self._passes("groups", {chat.group_id})
-            and self._passes("tags", set(chat.tags))
-            and self._passes("customer_countries", {chat.country})
-        )
-
-    def _passes(self, name: str, values: set[Any], spec: Mapping[str, Any] | None = None) -> bool:
-        spec = spec if spec is not None else self.query.filters.get(name)
-        if not spec:
-            return True
-        if "exists" in spec:
-            return bool(values) is bool(spec["exists"])
-        if "values" in spec:
-            wanted = set(spec["values"])
-            return wanted <= values if spec.get("require_every_value") else bool(values & wanted)
-        return not values & set(spec["exclude_values"])
-
-    def greeting_group_passes(self, group_id: int) -> bool:
-        """Whether a greeting's group passes `filters.greetings.groups`."""
-        spec = self.query.filters.get("greetings", {}).get("groups")
-        return self._passes("groups", {group_id}, spec)
 
 
 def _series(
     sel: Selection,
     items: Iterable[Any],
-    instant: Callable[[Any], int],
+    instant: Callable[[Any], int | None],
     record: Callable[[list[Any]], dict[str, Any]],
 ) -> dict[str, dict[str, Any]]:
     """Group items into every bucket of the range (empty ones too) and build each record."""
     grouped: dict[str, list[Any]] = defaultdict(list)
     for item in items:
-        grouped[sel.key(instant(item))].append(item)
+        at = instant(item)
+        if at is not None:
+            grouped[sel.key(at)].append(item)
     return {b.key: record(grouped.get(b.key, [])) for b in sel.buckets()}
 
 
@@ -154,7 +156,7 @@ def duration(sel: Selection) -> dict[str, Any]:
             "duration": round(_mean([c.duration for c in items])),
         }
 
-    records = _series(sel, chats, lambda c: c.started_at, record)
+    records = _series(sel, chats, sel.instant, record)
     return {"name": "duration-report", "total": len(chats), "records": records}
 
 
@@ -166,7 +168,7 @@ def tags(sel: Selection) -> dict[str, Any]:
         counts = Counter(t for c in items for t in c.tags)
         return {t: counts[t] for t in sorted(counts)}
 
-    records = _series(sel, chats, lambda c: c.started_at, record)
+    records = _series(sel, chats, sel.instant, record)
     return {"name": "tags-report", "total": len(chats), "records": records}
 
 
@@ -179,7 +181,7 @@ def total_chats(sel: Selection) -> dict[str, Any]:
             return {}
         return {"total": len(items), **_nonzero(continuous=sum(c.continuous for c in items))}
 
-    records = _series(sel, chats, lambda c: c.started_at, record)
+    records = _series(sel, chats, sel.instant, record)
     return {"name": "total-chats-report", "total": len(chats), "records": records}
 
 
@@ -191,7 +193,7 @@ def ratings(sel: Selection) -> dict[str, Any]:
         rated = Counter(sel.rating(c) for c in items)
         return _nonzero(bad=rated["bad"], chats=len(items), good=rated["good"])
 
-    records = _series(sel, chats, lambda c: c.started_at, record)
+    records = _series(sel, chats, sel.instant, record)
     return {"name": "ratings-report", "total": len(chats), "records": records}
 
 
@@ -200,6 +202,8 @@ def ranking(sel: Selection) -> dict[str, Any]:
     good: Counter[str] = Counter()
     bad: Counter[str] = Counter()
     for chat in sel.chats():
+        if chat.agent is None:
+            continue  # an unassigned chat has no agent to rank
         rating = sel.rating(chat)
         if rating == "good":
             good[chat.agent] += 1
@@ -230,35 +234,36 @@ def engagement(sel: Selection) -> dict[str, Any]:
             started_by_agent=origins["agent"],
         )
 
-    records = _series(sel, chats, lambda c: c.started_at, record)
+    records = _series(sel, chats, sel.instant, record)
     return {"name": "engagement-report", "total": len(chats), "records": records}
 
 
 def greetings_conversion(sel: Selection) -> dict[str, Any]:
-    """chats/greetings_conversion: per bucket and greeting id, what the displays led to."""
-    events = [
-        e
-        for day in sel.days
-        for e in day.greetings
-        if sel.in_range(e.at) and sel.greeting_group_passes(e.group_id)
-    ]
+    """chats/greetings_conversion: per bucket and greeting id, what the displays led to.
 
-    def record(items: list[Any]) -> dict[str, Any]:
-        by_greeting: dict[str, list[Any]] = defaultdict(list)
+    `accepted` counts the chats the displays started, once those chats are in the chats reports
+    (so it equals engagement's `started_by_customer_from_greeting` over the same range), and
+    `goals` those of them that reached a goal.
+    """
+    events = sel.greetings()
+
+    def record(items: list[GreetingEvent]) -> dict[str, Any]:
+        by_greeting: dict[str, list[GreetingEvent]] = defaultdict(list)
         for e in items:
             by_greeting[e.greeting_id].append(e)
-        return {
-            gid: {
-                "accepted": sum(e.accepted for e in es),
+        result = {}
+        for gid, es in sorted(by_greeting.items(), key=lambda kv: int(kv[0])):
+            chats = [e.chat for e in es if e.chat is not None and sel.visible(e.chat)]
+            result[gid] = {
+                "accepted": len(chats),
                 "canceled": sum(e.canceled for e in es),
                 "displayed": len(es),
-                "goals": sum(e.goal for e in es),
+                "goals": sum(1 for c in chats if c.goals),
             }
-            for gid, es in sorted(by_greeting.items(), key=lambda kv: int(kv[0]))
-        }
+        return result
 
     records = _series(sel, events, lambda e: e.at, record)
-    total = sum(e.accepted for e in events)
+    total = sum(1 for e in events if sel.visible(e.chat))
     return {"name": "greetings-conversion-report", "total": total, "records": records}
 
 
@@ -304,7 +309,7 @@ def _timing(name: str, attribute: str) -> Callable[[Selection], dict[str, Any]]:
                 return {}
             return {"count": len(values), attribute: round(_mean(values), 2)}
 
-        records = _series(sel, chats, lambda c: c.started_at, record)
+        records = _series(sel, chats, sel.instant, record)
         return {"name": name, "total": len(chats), "records": records}
 
     build.__doc__ = f"chats/{attribute}: chats with a {attribute} and its average per bucket."
@@ -319,7 +324,7 @@ def groups(sel: Selection) -> dict[str, Any]:
         counts = Counter(c.group_id for c in items)
         return {str(g): counts[g] for g in sorted(counts)}
 
-    records = _series(sel, chats, lambda c: c.started_at, record)
+    records = _series(sel, chats, sel.instant, record)
     return {"name": "groups-report", "total": len(chats), "records": records}
 
 
@@ -409,18 +414,25 @@ def availability(sel: Selection) -> dict[str, Any]:
 
 
 def performance(sel: Selection) -> dict[str, Any]:
-    """agents/performance: chats, ratings, first response and status times (seconds) per agent."""
+    """agents/performance: chats, ratings, first response and status times (seconds) per agent.
+
+    Chats, chatting time and ratings count for the assignee; the first response for the agent
+    who sent it. The agents and groups filters select agents.
+    """
     stats: dict[str, Counter[str]] = defaultdict(Counter)
     first_response: dict[str, list[float]] = defaultdict(list)
     for chat in sel.chats():
-        s = stats[chat.agent]
-        s["chats_count"] += 1
-        s["chatting_time"] += chat.agents_chatting_duration
-        rating = sel.rating(chat)
-        if rating:
-            s[f"chats_rated_{rating}"] += 1
-        if chat.first_response_time is not None:
-            first_response[chat.agent].append(chat.first_response_time)
+        if chat.agent is not None and sel.query.filters.agent(chat.agent):
+            s = stats[chat.agent]
+            s["chats_count"] += 1
+            s["chatting_time"] += chat.agents_chatting_duration
+            rating = sel.rating(chat)
+            if rating:
+                s[f"chats_rated_{rating}"] += 1
+        first = chat.responders[0] if chat.responders else None
+        if first and chat.first_response_time is not None and sel.query.filters.agent(first):
+            stats.setdefault(first, Counter())  # a row even with no chat assigned
+            first_response[first].append(chat.first_response_time)
     for status in sel.statuses():
         start, end = sel.clip(status.start, status.end)
         if end > start:
@@ -476,8 +488,7 @@ class ReportDef:
 
     build: Callable[[Selection], dict[str, Any]]
     distributions: tuple[str, ...] = CHATS_DISTRIBUTIONS
-    filters: tuple[str, ...] = CHAT_FILTERS
-    greetings_time: bool = False
+    accepts: filters.Accepts = filters.CHATS
 
 
 REPORTS: dict[str, ReportDef] = {
@@ -487,24 +498,24 @@ REPORTS: dict[str, ReportDef] = {
     "chats/ratings": ReportDef(ratings),
     "chats/ranking": ReportDef(ranking),
     "chats/engagement": ReportDef(engagement),
-    "chats/greetings_conversion": ReportDef(greetings_conversion, filters=(), greetings_time=True),
+    "chats/greetings_conversion": ReportDef(greetings_conversion, accepts=filters.GREETINGS),
     "chats/forms": ReportDef(forms),
     "chats/response_time": ReportDef(_timing("response-time-report", "response_time")),
     "chats/first_response_time": ReportDef(
         _timing("first-response-time-report", "first_response_time")
     ),
     "chats/groups": ReportDef(groups),
-    "chats/queued_visitors": ReportDef(queued_visitors, filters=("groups",)),
-    "chats/queued_visitors_left": ReportDef(queued_visitors_left, filters=("groups",)),
+    "chats/queued_visitors": ReportDef(queued_visitors, accepts=filters.QUEUE),
+    "chats/queued_visitors_left": ReportDef(queued_visitors_left, accepts=filters.QUEUE),
     "agents/availability": ReportDef(
-        availability, distributions=AGENTS_DISTRIBUTIONS, filters=("agents", "groups")
+        availability, distributions=AGENTS_DISTRIBUTIONS, accepts=filters.AGENTS
     ),
     "agents/performance": ReportDef(
-        performance, distributions=AGENTS_DISTRIBUTIONS, filters=("agents", "groups")
+        performance, distributions=AGENTS_DISTRIBUTIONS, accepts=filters.AGENTS
     ),
-    "tags/chat_usage": ReportDef(chat_usage, filters=("groups",)),
-    "customers/unique_visitors": ReportDef(unique_visitors, filters=()),
+    "tags/chat_usage": ReportDef(chat_usage, accepts=filters.CHAT_USAGE),
+    "customers/unique_visitors": ReportDef(unique_visitors, accepts=filters.NO_FILTERS),
     # The same report under the name a never-merged LiveChat docs draft gave it (docs PR #1452);
     # the merged v3.6 docs call it customers/unique_visitors.
-    "stats/visitors": ReportDef(unique_visitors, filters=()),
+    "stats/visitors": ReportDef(unique_visitors, accepts=filters.NO_FILTERS),
 }

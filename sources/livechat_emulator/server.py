@@ -6,7 +6,7 @@ import random
 import socket
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from .accounts import Accounts
 from .app import Answer, ReportsAPI, error
 
 FAULT_KINDS = ("429", "500", "503", "drop", "slow", "malformed", "truncated")
@@ -72,28 +73,54 @@ def parse_faults(text: str) -> dict[str, float]:
 
 
 class Stats:
-    """Thread-safe request counters that tests read."""
+    """Thread-safe request counters that tests read.
+
+    Attributes:
+        requests: Requests per report path (`chats/total_chats`).
+        statuses: Answers per HTTP status.
+        faults: Injected faults per kind.
+        requests_by_account: Requests per account their credentials name, valid or not
+            (unknown credentials count for no account).
+        statuses_by_account: Answers per HTTP status, per account.
+        statuses_by_report: Answers per HTTP status, per report path (a retried request shows
+            as its failed answer and its answer after the retry).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
+        self.requests_by_account: Counter[str] = Counter()
+        self.statuses_by_account: defaultdict[str, Counter[int]] = defaultdict(Counter)
+        self.statuses_by_report: defaultdict[str, Counter[int]] = defaultdict(Counter)
         self.faults: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
 
-    def begin(self, report: str) -> None:
-        """Count a request that started."""
+    def begin(self, report: str, account: str | None = None) -> None:
+        """Count a request that started, for the account its credentials name (if any)."""
         with self._lock:
             self.requests[report] += 1
+            if account is not None:
+                self.requests_by_account[account] += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
-    def answered(self, status: int | None, fault: str | None) -> None:
+    def answered(
+        self,
+        status: int | None,
+        fault: str | None,
+        account: str | None = None,
+        report: str | None = None,
+    ) -> None:
         """Count how a request is answered (before the answer is sent, so tests see it)."""
         with self._lock:
             if status is not None:
                 self.statuses[status] += 1
+                if report is not None:
+                    self.statuses_by_report[report][status] += 1
+                if account is not None:
+                    self.statuses_by_account[account][status] += 1
             if fault:
                 self.faults[fault] += 1
 
@@ -117,6 +144,9 @@ class Stats:
         with self._lock:
             self.requests.clear()
             self.statuses.clear()
+            self.requests_by_account.clear()
+            self.statuses_by_account.clear()
+            self.statuses_by_report.clear()
             self.faults.clear()
             self.max_in_flight = self.in_flight
 
@@ -181,11 +211,13 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         emulator = self.server.emulator
         report = url.path.rsplit("/reports/", 1)[-1]
-        emulator.stats.begin(report)
+        auth = self.headers.get("Authorization")
+        account = emulator.api.identify(auth)
+        emulator.stats.begin(report, account)
         try:
             if emulator.gate.over_limit():
                 headers = {"Retry-After": "1"} if emulator.switches.retry_after else {}
-                emulator.stats.answered(429, None)
+                emulator.stats.answered(429, None, account, report)
                 self._send(error(429, "too_many_requests", "Too many requests", **headers))
                 return
             fault, delay = emulator.gate.draw()
@@ -195,19 +227,17 @@ class _Handler(BaseHTTPRequestHandler):
             if delay:
                 time.sleep(delay)
             if fault == "drop":
-                emulator.stats.answered(None, fault)
+                emulator.stats.answered(None, fault, account, report)
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             if fault in ERROR_FAULTS:
-                emulator.stats.answered(int(fault), fault)
+                emulator.stats.answered(int(fault), fault, account, report)
                 self._send(error(int(fault), ERROR_FAULTS[fault], "Injected fault"))
                 return
-            answer = emulator.api.handle(
-                method, url.path, url.query, self.headers.get("Authorization"), body
-            )
+            answer = emulator.api.handle(method, url.path, url.query, auth, body)
             garble = fault in ("malformed", "truncated") and answer.status == 200
-            emulator.stats.answered(answer.status, fault if garble else None)
+            emulator.stats.answered(answer.status, fault if garble else None, account, report)
             if garble and fault == "malformed":
                 self._send_raw(200, b"<html><body>Bad gateway</body></html>", "text/html")
             elif garble:
@@ -248,17 +278,18 @@ class Emulator:
     """The emulator as a running HTTP server.
 
     Use it as a context manager (`with Emulator(ReportsAPI(now=...)) as emu: emu.url`), or call
-    `start()` and `stop()`. Tests can change `api.now` and `switches` while it runs.
+    `start()` and `stop()`. `api` is one account (`ReportsAPI`) or several (`Accounts`, routed by
+    credentials). Tests can change `api.now` and `switches` while it runs.
     """
 
     def __init__(
         self,
-        api: ReportsAPI | None = None,
+        api: ReportsAPI | Accounts | None = None,
         switches: Switches | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.api = api or ReportsAPI()
+        self.api: ReportsAPI | Accounts = api if api is not None else ReportsAPI()
         self.stats = Stats()
         self._switches = switches or Switches()
         self.gate = _Gate(self._switches)
