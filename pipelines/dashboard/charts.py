@@ -81,12 +81,24 @@ PERIOD_NOTE = (
 WEEK_LABEL = "'Week of ' + timeFormat(toDate(datum.week), '%Y-%m-%d')"
 
 
-def _x_axis() -> alt.X:
+AXIS_LABELS = 8
+
+
+def week_ticks(view: AccountView) -> list[dt.date]:
+    """The week starts the x axis labels: Mondays, at most about `AXIS_LABELS` of them."""
+    starts = [w["week_start"] for w in view.weeks]
+    step = max(1, -(-len(starts) // AXIS_LABELS))
+    return starts[::step]
+
+
+def _x_axis(view: AccountView) -> alt.X:
+    # Ticks as date-time objects, which Vega-Lite reads in local time like the data.
+    ticks = [{"year": d.year, "month": d.month, "date": d.day} for d in week_ticks(view)]
     return alt.X(
         "week:T",
         title=None,
         scale=alt.Scale(padding=12),  # the first and last point are drawn whole
-        axis=alt.Axis(format="%b %d", labelOverlap=True, tickCount={"interval": "week", "step": 2}),
+        axis=alt.Axis(format="%b %d", values=ticks, labelOverlap=True),
     )
 
 
@@ -100,7 +112,7 @@ def weekly_chats(view: AccountView) -> alt.Chart:
         )
         .mark_bar()
         .encode(
-            x=_x_axis(),
+            x=_x_axis(view),
             x2="week_end:T",
             y=alt.Y("value:Q", title="Chats"),
             y2=alt.Y2(datum=0),
@@ -123,7 +135,7 @@ def weekly_line(
     """
     data = alt.Data(values=_week_rows(view, column))
     base = alt.Chart(data, width=WIDTH, height=HEIGHT).encode(
-        x=_x_axis(), y=alt.Y("value:Q", title=title, axis=alt.Axis(format=axis_format))
+        x=_x_axis(view), y=alt.Y("value:Q", title=title, axis=alt.Axis(format=axis_format))
     )
     line = (
         base.transform_filter(f"datum.period == '{FULL}'")

@@ -11,6 +11,7 @@ import datetime as dt
 import html
 import json
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -35,26 +36,36 @@ def embed_script(code: str) -> str:
 # --- numbers as people read them -----------------------------------------------------------
 
 
+def fixed(value: float, digits: int, grouped: bool = False) -> str:
+    """Round as browsers do (`toFixed`, and so Vega's `format`): exact halves away from zero.
+
+    Python's own formatting rounds exact halves to even (56.25 to `56.2`), which would make a
+    tile and the chart beside it disagree in the last digit.
+    """
+    exact = Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return f"{exact:,}" if grouped else f"{exact}"
+
+
 def fmt(value: Any, kind: str) -> str:
     """Format a tile or table value: counts, rates, durations in seconds, hours, scores."""
     if value is None:
         return NO_VALUE
     if kind == "count":
-        return f"{round(value):,}"
+        return fixed(value, 0, grouped=True)
     if kind == "rate":
-        return f"{value * 100:.1f}%"
+        return f"{fixed(value * 100, 1)}%"
     if kind == "seconds":
         return duration(value)
     if kind == "hours":
-        return f"{value:,.1f} h"
+        return f"{fixed(value, 1, grouped=True)} h"
     if kind == "score":
-        return f"{value:.3f}"
+        return fixed(value, 3)
     raise ValueError(f"unknown kind {kind}")
 
 
 def duration(seconds: float) -> str:
     """Return `42 s`, `3 min 05 s` or `2 h 07 min`."""
-    whole = round(seconds)
+    whole = int(fixed(seconds, 0))
     if whole < 60:
         return f"{whole} s"
     if whole < 3600:
@@ -76,14 +87,16 @@ def change(metric: Metric, current: Any, previous: Any) -> Change | None:
         return None
     if metric.kind == "rate":
         delta = (current - previous) * 100
-        text = f"{delta:+.1f} pp"
+        unit = " pp"
     elif previous == 0:
         return None
     else:
         delta = (current - previous) / previous * 100
-        text = f"{delta:+.1f}%"
-    if round(delta, 1) == 0:
-        return Change(text.replace("+", "±").replace("-", "±"), "neutral")
+        unit = "%"
+    shown = fixed(abs(delta), 1)
+    if float(shown) == 0:
+        return Change(f"±{shown}{unit}", "neutral")
+    text = f"{'+' if delta > 0 else '-'}{shown}{unit}"
     rising = delta > 0
     tone = "neutral" if metric.better is None else (
         "good" if rising == (metric.better == "up") else "bad"

@@ -7,6 +7,7 @@ rather than imported from the code under test.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from tests.dashboard.conftest import Loaded
@@ -24,6 +25,11 @@ KPI_TILES = {  # tile -> (kpi mart column, how it is written)
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
+def half_up(value: float, digits: int) -> Decimal:
+    """Round the way a browser's toFixed does: an exact half goes away from zero."""
+    return Decimal(value).quantize(Decimal(10) ** -digits, rounding=ROUND_HALF_UP)
+
+
 def written(value: Any, kind: str) -> str:
     """A value as a tile or table cell writes it."""
     if value is None:
@@ -31,12 +37,12 @@ def written(value: Any, kind: str) -> str:
     if kind == "count":
         return f"{value:,}"
     if kind == "rate":
-        return f"{100 * value:.1f}%"
+        return f"{half_up(100 * value, 1)}%"
     if kind == "hours":
-        return f"{value:,.1f} h"
+        return f"{half_up(value, 1):,} h"
     if kind == "score":
-        return f"{value:.3f}"
-    seconds = round(value)
+        return f"{half_up(value, 3)}"
+    seconds = int(half_up(value, 0))
     if seconds < 60:
         return f"{seconds} s"
     if seconds < 3600:
