@@ -125,5 +125,9 @@ def write_dashboard(
     page = build_html(marts, account, months).encode("utf-8")
     target = Path(out).expanduser().resolve()
     _write_whole(target, page)
-    accounts = (account,) if account else tuple(sorted({str(r["account_id"]) for r in marts.rows["kpi_daily"]}))
+    accounts = (
+        (account,)
+        if account
+        else tuple(sorted({str(r["account_id"]) for r in marts.rows["kpi_daily"]}))
+    )
     return DashboardResult(str(target), len(page), accounts)

@@ -27,6 +27,19 @@ CONFIG: dict[str, Any] = {
 }
 
 
+Spec = dict[str, Any]
+
+
+def _data(rows: list[dict[str, Any]]) -> Any:
+    return alt.Data(values=rows)  # type: ignore[no-untyped-call]
+
+
+def _spec(chart: Any) -> Spec:
+    """The chart's Vega-Lite spec (Altair validates it on the way)."""
+    spec: Spec = chart.to_dict()
+    return spec
+
+
 def local_midnight(day: dt.date) -> str:
     """Return a date as the browser should read it: midnight in the reader's own time zone."""
     return f"{day.isoformat()}T00:00:00"
@@ -34,7 +47,7 @@ def local_midnight(day: dt.date) -> str:
 
 def charts(view: AccountView) -> dict[str, dict[str, Any]]:
     """Return the account's chart specs by name (only the charts it has data for)."""
-    specs: dict[str, alt.TopLevelMixin] = {}
+    specs: dict[str, Spec] = {}
     if view.weeks:
         specs["weekly_chats"] = weekly_chats(view)
         if any(w["satisfaction_rate"] is not None for w in view.weeks):
@@ -57,7 +70,7 @@ def charts(view: AccountView) -> dict[str, dict[str, Any]]:
         specs["groups"] = groups(view)
     if view.heatmap is not None:
         specs["heatmap"] = heatmap(view)
-    return {name: chart.to_dict() for name, chart in specs.items()}
+    return specs
 
 
 def _week_rows(view: AccountView, column: str) -> list[dict[str, Any]]:
@@ -75,8 +88,7 @@ def _week_rows(view: AccountView, column: str) -> list[dict[str, Any]]:
 
 
 PERIOD_NOTE = (
-    "(datum.period == 'Partial week'"
-    " ? ' (partial week: ' + datum.days + ' of 7 days loaded)' : '')"
+    "(datum.period == 'Partial week' ? ' (partial week: ' + datum.days + ' of 7 days loaded)' : '')"
 )
 WEEK_LABEL = "'Week of ' + timeFormat(toDate(datum.week), '%Y-%m-%d')"
 
@@ -102,10 +114,10 @@ def _x_axis(view: AccountView) -> alt.X:
     )
 
 
-def weekly_chats(view: AccountView) -> alt.Chart:
+def weekly_chats(view: AccountView) -> Spec:
     """Chats per week as bars spanning their week; a partial week is pale and labelled."""
-    data = alt.Data(values=_week_rows(view, "total_chats"))
-    return (
+    data = _data(_week_rows(view, "total_chats"))
+    return _spec(
         alt.Chart(data, width=WIDTH, height=HEIGHT)
         .transform_calculate(
             description=f"{WEEK_LABEL} + ': ' + format(datum.value, ',') + ' chats' + {PERIOD_NOTE}"
@@ -128,23 +140,18 @@ def weekly_chats(view: AccountView) -> alt.Chart:
 
 def weekly_line(
     view: AccountView, column: str, title: str, value_text: str, axis_format: str
-) -> alt.LayerChart:
+) -> Spec:
     """A weekly rate or average: a line through full weeks, every week a point (partial hollow).
 
     A partial week is not joined to the line, so it never reads as a drop or a jump.
     """
-    data = alt.Data(values=_week_rows(view, column))
+    data = _data(_week_rows(view, column))
     base = alt.Chart(data, width=WIDTH, height=HEIGHT).encode(
         x=_x_axis(view), y=alt.Y("value:Q", title=title, axis=alt.Axis(format=axis_format))
     )
-    line = (
-        base.transform_filter(f"datum.period == '{FULL}'")
-        .mark_line(color=BLUE, aria=False)
-    )
+    line = base.transform_filter(f"datum.period == '{FULL}'").mark_line(color=BLUE, aria=False)
     points = (
-        base.transform_calculate(
-            description=f"{WEEK_LABEL} + ': ' + {value_text} + {PERIOD_NOTE}"
-        )
+        base.transform_calculate(description=f"{WEEK_LABEL} + ': ' + {value_text} + {PERIOD_NOTE}")
         .mark_point(size=50, strokeWidth=2, color=BLUE, opacity=1)
         .encode(
             fill=alt.Fill(
@@ -154,15 +161,13 @@ def weekly_line(
             description=alt.Description("description:N"),
         )
     )
-    return alt.layer(line, points).configure(**CONFIG)
+    return _spec(alt.layer(line, points).configure(**CONFIG))
 
 
-def _bars(
-    rows: list[dict[str, Any]], key: str, key_title: str, description: str
-) -> alt.Chart:
+def _bars(rows: list[dict[str, Any]], key: str, key_title: str, description: str) -> Spec:
     height = max(60, 22 * len(rows))
-    return (
-        alt.Chart(alt.Data(values=rows), width=WIDTH - 120, height=height)
+    return _spec(
+        alt.Chart(_data(rows), width=WIDTH - 120, height=height)
         .transform_calculate(description=description)
         .mark_bar(color=BLUE)
         .encode(
@@ -175,7 +180,7 @@ def _bars(
     )
 
 
-def tags(view: AccountView) -> alt.Chart:
+def tags(view: AccountView) -> Spec:
     """Chats per tag in the month, most used first."""
     rows = [{"tag": t["tag"], "chats": t["chats"], "share": t["share_of_chats"]} for t in view.tags]
     return _bars(
@@ -187,7 +192,7 @@ def tags(view: AccountView) -> alt.Chart:
     )
 
 
-def groups(view: AccountView) -> alt.Chart:
+def groups(view: AccountView) -> Spec:
     """Chats per group in the month, most first."""
     rows = [
         {"group": f"Group {g['group_id']}", "group_id": g["group_id"], "chats": g["chats"],
@@ -206,7 +211,7 @@ def groups(view: AccountView) -> alt.Chart:
 FUNNEL = (("displayed", "Displayed"), ("accepted", "Accepted"), ("goals", "Goals"))
 
 
-def greetings(view: AccountView) -> alt.Chart:
+def greetings(view: AccountView) -> Spec:
     """Each greeting's funnel in the month: displayed, accepted, goals, side by side."""
     rows = [
         {"greeting": f"Greeting {g['greeting_id']}", "greeting_id": g["greeting_id"],
@@ -215,8 +220,8 @@ def greetings(view: AccountView) -> alt.Chart:
         for index, (column, label) in enumerate(FUNNEL)
     ]  # fmt: skip
     labels = [label for _, label in FUNNEL]
-    return (
-        alt.Chart(alt.Data(values=rows), width=WIDTH - 120, height=max(90, 42 * len(view.greetings)))
+    return _spec(
+        alt.Chart(_data(rows), width=WIDTH - 120, height=max(90, 42 * len(view.greetings)))
         .transform_calculate(
             description="datum.greeting + ', ' + datum.step + ': ' + format(datum.value, ',')"
         )
@@ -237,11 +242,14 @@ def greetings(view: AccountView) -> alt.Chart:
     )
 
 
-def heatmap(view: AccountView) -> alt.Chart:
+def heatmap(view: AccountView) -> Spec:
     """Chats by weekday and local hour over the trend window (every cell drawn, zeros too)."""
-    rows = [{"weekday": c["weekday"], "hour": c["hour"], "chats": c["chats"]} for c in view.heatmap or []]
-    return (
-        alt.Chart(alt.Data(values=rows), width=WIDTH + 200, height=7 * 24)
+    rows = [
+        {"weekday": c["weekday"], "hour": c["hour"], "chats": c["chats"]}
+        for c in view.heatmap or []
+    ]
+    return _spec(
+        alt.Chart(_data(rows), width=WIDTH + 200, height=7 * 24)
         .transform_calculate(
             description="datum.weekday + ' ' + (datum.hour < 10 ? '0' : '') + datum.hour"
             " + ':00: ' + format(datum.chats, ',') + ' chats'"
@@ -251,7 +259,9 @@ def heatmap(view: AccountView) -> alt.Chart:
             x=alt.X("hour:O", title="Hour of day", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("weekday:O", title=None, sort=list(WEEKDAYS)),
             color=alt.Color(
-                "chats:Q", title="Chats", scale=alt.Scale(scheme="blues"),
+                "chats:Q",
+                title="Chats",
+                scale=alt.Scale(scheme="blues"),
                 legend=alt.Legend(orient="right", title="Chats"),
             ),
             tooltip=[alt.Tooltip("description:N", title="")],

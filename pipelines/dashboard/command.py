@@ -75,7 +75,9 @@ def run(args: argparse.Namespace, out: Any = None) -> int:
         print(error, file=sys.stderr)
         return error.exit_code
     accounts = ", ".join(result.accounts)
-    print(f"Wrote the dashboard of {accounts} ({result.size / 1e6:.1f} MB): {result.path}", file=out)
+    print(
+        f"Wrote the dashboard of {accounts} ({result.size / 1e6:.1f} MB): {result.path}", file=out
+    )
     return 0
 
 

@@ -101,7 +101,9 @@ def account_view(marts: Marts, account: str, months: int) -> AccountView:
         months: How many calendar months (the last loaded one included) the weekly trends and
             the heatmap cover.
     """
-    rows = {name: [r for r in found if r["account_id"] == account] for name, found in marts.rows.items()}
+    rows = {
+        name: [r for r in found if r["account_id"] == account] for name, found in marts.rows.items()
+    }
     days = sorted(as_date(r["report_date"]) for r in rows["kpi_daily"])
     if not days:
         raise DashboardError(f"Account `{account}` has no rows in kpi_daily.")
@@ -127,10 +129,15 @@ def account_view(marts: Marts, account: str, months: int) -> AccountView:
         agents=_agents(rows["agents"], month_start),
         tags=_of_month(rows["tags"], month_start, ("tag", "chats", "share_of_chats"), "tag"),
         greetings=_of_month(
-            rows["greetings"], month_start, ("greeting_id", "displayed", "accepted", "goals"),
-            "greeting_id", order="displayed",
-        ),  # fmt: skip
-        groups=_of_month(rows["groups"], month_start, ("group_id", "chats", "share_of_chats"), "group_id"),
+            rows["greetings"],
+            month_start,
+            ("greeting_id", "displayed", "accepted", "goals"),
+            "greeting_id",
+            order="displayed",
+        ),
+        groups=_of_month(
+            rows["groups"], month_start, ("group_id", "chats", "share_of_chats"), "group_id"
+        ),
         heatmap=None,
         timezone=_timezone(rows["timezones"]),
     )
@@ -153,9 +160,7 @@ def _month_end(start: dt.date) -> dt.date:
     return _months_back(start, -1) - dt.timedelta(days=1)
 
 
-def _periods(
-    rows: list[Row], column: str, end_of: Any, queues: dict[dt.date, Row]
-) -> list[Period]:
+def _periods(rows: list[Row], column: str, end_of: Any, queues: dict[dt.date, Row]) -> list[Period]:
     periods = []
     for row in sorted(rows, key=lambda r: as_date(r[column])):
         start = as_date(row[column])
@@ -237,7 +242,7 @@ def _of_month(
     key: str,
     order: str = "chats",
 ) -> list[dict[str, Any]]:
-    chosen = [
+    chosen: list[dict[str, Any]] = [
         {c: (str(r[c]) if c == key else r[c]) for c in columns}
         for r in rows
         if month_start and as_date(r["month_start"]) == month_start

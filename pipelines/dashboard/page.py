@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -24,13 +25,16 @@ NO_VALUE = "–"
 
 def embed_json(value: Any) -> str:
     """Serialize for a `<script type="application/json">` element: stable and unclosable."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    text = json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def embed_script(code: str) -> str:
     """Make JavaScript safe inside a `<script>` element (no `</script` can end it early)."""
-    return code.replace("</script", "<\\/script").replace("<!--", "<\\!--")
+    # HTML's tag names ignore case: `</SCRIPT` would end the element too.
+    return re.sub(r"</(script)", r"<\\/\1", code, flags=re.IGNORECASE).replace("<!--", "<\\!--")
 
 
 # --- numbers as people read them -----------------------------------------------------------
@@ -98,8 +102,10 @@ def change(metric: Metric, current: Any, previous: Any) -> Change | None:
         return Change(f"±{shown}{unit}", "neutral")
     text = f"{'+' if delta > 0 else '-'}{shown}{unit}"
     rising = delta > 0
-    tone = "neutral" if metric.better is None else (
-        "good" if rising == (metric.better == "up") else "bad"
+    tone = (
+        "neutral"
+        if metric.better is None
+        else ("good" if rising == (metric.better == "up") else "bad")
     )
     return Change(text, tone)
 
@@ -147,7 +153,8 @@ def tiles(comparison: Comparison) -> str:
         parts.append(
             f'<div class="tile" data-metric="{metric.key}">'
             f'<div class="label">{esc(metric.label)}</div>'
-            f'<div class="value" data-value="{esc(embed_json(value))}">{esc(fmt(value, metric.kind))}</div>'
+            f'<div class="value" data-value="{esc(embed_json(value))}">'
+            f"{esc(fmt(value, metric.kind))}</div>"
         )
         if previous is not None:
             tone = moved.tone if moved else "neutral"
@@ -252,7 +259,7 @@ def section(index: int, view: AccountView, specs: dict[str, Any], hidden: bool) 
         "</div>",
         f"<h2>{esc(month)}</h2>",
         '<div class="card wide"><h3>Agent leaderboard</h3>',
-        '<p class="note">Ranking score: LiveChat\'s Wilson score of the month\'s good and bad'
+        "<p class=\"note\">Ranking score: LiveChat's Wilson score of the month's good and bad"
         " ratings, recomputed for the month.</p>",
         leaderboard(view),
         "</div>",
@@ -295,7 +302,9 @@ def render(
         )
     else:
         selector = ""
-    sections = "\n".join(section(i, v, s, i > 0) for i, (v, s) in enumerate(zip(views, specs, strict=True)))
+    sections = "\n".join(
+        section(i, v, s, i > 0) for i, (v, s) in enumerate(zip(views, specs, strict=True))
+    )
     data = "\n".join(
         f'<script type="application/json" id="specs-{i}">{embed_json(s)}</script>'
         for i, s in enumerate(specs)

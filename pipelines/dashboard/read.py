@@ -135,9 +135,7 @@ class Reader:
         """Run one query (`{view}` placeholders) and return its rows as dicts of plain values."""
         names = {n: self._qualify(n) for n in _placeholders(sql)}
         columns, rows = self._run(sql.format(**names))
-        return [
-            {c: plain(v) for c, v in zip(columns, row, strict=True)} for row in rows
-        ]
+        return [{c: plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
 
     def read(self) -> Marts:
         """Read everything the page needs.

@@ -29,7 +29,11 @@ TODAY = dt.date(2026, 11, 18)  # a Wednesday
 FIRST = dt.date(2026, 9, 1)  # a Tuesday
 DAILY, HOURLY = "demo", "acme & <co>"
 ACCOUNTS = {
-    HOURLY: {"seed": 7, "token": "acme-pat", "options": {"distribution": "hour", "timezone": "Asia/Tokyo"}},
+    HOURLY: {
+        "seed": 7,
+        "token": "acme-pat",
+        "options": {"distribution": "hour", "timezone": "Asia/Tokyo"},
+    },
     DAILY: {"seed": 42, "token": "demo-pat", "options": {}},
 }
 # What the page must call the last full week and month, and the periods before them.
@@ -70,7 +74,9 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
                 personal_access_token=spec["token"],
             )  # fmt: skip
             with Emulator(api) as emulator:
-                pipeline = build_pipeline(f"dashboard_{index}", "duckdb", "livechat_reports", str(db))
+                pipeline = build_pipeline(
+                    f"dashboard_{index}", "duckdb", "livechat_reports", str(db)
+                )
                 options = {
                     "credentials": credentials(account, spec["token"]),
                     "base_url": emulator.url,

@@ -50,9 +50,7 @@ def written(value: Any, kind: str) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def period_values(
-    loaded: Loaded, account: str, grain: str, start: dt.date
-) -> dict[str, Any]:
+def period_values(loaded: Loaded, account: str, grain: str, start: dt.date) -> dict[str, Any]:
     """The tiles' values of one week or month, straight from kpi_weekly / kpi_monthly."""
     column = "week_start" if grain == "week" else "month_start"
     view = "kpi_weekly" if grain == "week" else "kpi_monthly"
@@ -94,7 +92,9 @@ def days_loaded(loaded: Loaded, account: str) -> dict[dt.date, int]:
     return {r["week_start"]: int(r["n"]) for r in rows}
 
 
-def heatmap(loaded: Loaded, account: str, timezone: str, since: dt.date) -> dict[tuple[str, int], int]:
+def heatmap(
+    loaded: Loaded, account: str, timezone: str, since: dt.date
+) -> dict[tuple[str, int], int]:
     """Chats per (weekday, local hour) from the loaded hourly rows, in SQL."""
     rows = loaded.query(
         "select isodow(report_date) as dow,"

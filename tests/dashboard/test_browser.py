@@ -85,7 +85,10 @@ class Visit:
 
     def __init__(self, browser: Any, timezone: str) -> None:
         self.context = browser.new_context(
-            offline=True, timezone_id=timezone, locale="en-US", viewport={"width": 1280, "height": 900}
+            offline=True,
+            timezone_id=timezone,
+            locale="en-US",
+            viewport={"width": 1280, "height": 900},
         )
         self.page = self.context.new_page()
         self.requests: list[str] = []
@@ -93,9 +96,11 @@ class Visit:
         self.page.on("request", lambda request: self.requests.append(request.url))
         self.page.on(
             "console",
-            lambda message: self.errors.append(f"{message.type}: {message.text}")
-            if message.type in ("error", "warning")
-            else None,
+            lambda message: (
+                self.errors.append(f"{message.type}: {message.text}")
+                if message.type in ("error", "warning")
+                else None
+            ),
         )
         self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
 
@@ -125,7 +130,9 @@ def labels(chart: Any, role: str) -> list[str]:
     )
 
 
-WEEK_LABEL = re.compile(r"^Week of (\d{4}-\d{2}-\d{2}): (.+?)( \(partial week: (\d) of 7 days loaded\))?$")
+WEEK_LABEL = re.compile(
+    r"^Week of (\d{4}-\d{2}-\d{2}): (.+?)( \(partial week: (\d) of 7 days loaded\))?$"
+)
 
 
 @pytest.mark.parametrize("timezone", TIME_ZONES)
@@ -218,7 +225,10 @@ def test_tag_names_cannot_break_out_of_the_page(
     finally:
         connection.close()
     out = tmp_path / "nasty.html"
-    assert main(["dashboard", "--duckdb-file", str(changed.db), "--out", str(out), "--account", DAILY]) == 0
+    assert (
+        main(["dashboard", "--duckdb-file", str(changed.db), "--out", str(out), "--account", DAILY])
+        == 0
+    )
     text = out.read_text(encoding="utf-8")
     assert "</script><script>window.injected" not in text and '<b id="injected">' not in text
     parsed = parse_page(out)
