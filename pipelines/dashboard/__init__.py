@@ -8,7 +8,10 @@ opens offline, from a mail or a file share, with no server.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +45,31 @@ def _dependencies() -> tuple[Any, Any]:
     return altair, vl_convert
 
 
+def _bundle_cache() -> Path:
+    altair, vl_convert = _dependencies()
+    major_minor = ".".join(str(altair.SCHEMA_VERSION).lstrip("v").split(".")[:2])
+    version = getattr(vl_convert, "__version__", "unknown")
+    return _cache_dir() / f"vega-bundle-vl-convert-{version}-vega-lite-{major_minor}.js"
+
+
+def warm_bundle_cache() -> subprocess.Popen[bytes] | None:
+    """Start making the bundle in another process when it is not cached yet, or return None.
+
+    vl-convert holds the GIL while it bundles (about 1.3 s), so a thread would not overlap
+    it with reading the marts; a process does. `javascript_bundle` then finds it cached (or
+    makes it itself, should that process fail).
+    """
+    try:
+        if _bundle_cache().is_file():
+            return None
+    except DashboardError:
+        return None
+    code = "from pipelines.dashboard import javascript_bundle; javascript_bundle()"
+    return subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
 def javascript_bundle() -> str:
     """Return Vega, Vega-Lite and Vega-Embed as one script, for the Vega-Lite Altair writes.
 
@@ -52,24 +80,35 @@ def javascript_bundle() -> str:
     """
     altair, vl_convert = _dependencies()
     major_minor = ".".join(str(altair.SCHEMA_VERSION).lstrip("v").split(".")[:2])
-    version = getattr(vl_convert, "__version__", "unknown")
-    cache = _cache_dir() / f"vega-bundle-vl-convert-{version}-vega-lite-{major_minor}.js"
+    cache = _bundle_cache()
     try:
-        return cache.read_text(encoding="utf-8")
+        cached, _, digest = cache.read_text(encoding="utf-8").rpartition("\n// sha256 ")
+        if digest == _sha256(cached):
+            return cached
     except (OSError, UnicodeDecodeError):
-        pass
+        pass  # not cached yet, or unreadable: made anew (a damaged one fails its digest)
     bundle = str(vl_convert.javascript_bundle(vl_version=major_minor))
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        _write_whole(cache, bundle.encode("utf-8"))
+        _write_whole(cache, f"{bundle}\n// sha256 {_sha256(bundle)}".encode())
     except OSError:
         pass  # a read-only or full home: the next run bundles again
     return bundle
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "livechat-reports"
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _write_whole(target: Path, content: bytes) -> None:
@@ -112,12 +151,6 @@ def build_html(marts: Marts, account: str | None = None, months: int = DEFAULT_M
     return render(marts.dataset, views, [charts(v) for v in views], javascript_bundle())
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_dashboard(
     marts: Marts, out: str, account: str | None = None, months: int = DEFAULT_MONTHS
 ) -> DashboardResult:
@@ -125,9 +158,7 @@ def write_dashboard(
     page = build_html(marts, account, months).encode("utf-8")
     target = Path(out).expanduser().resolve()
     _write_whole(target, page)
-    accounts = (
-        (account,)
-        if account
-        else tuple(sorted({str(r["account_id"]) for r in marts.rows["kpi_daily"]}))
-    )
+    from .model import accounts_in
+
+    accounts = (account,) if account else tuple(accounts_in(marts))
     return DashboardResult(str(target), len(page), accounts)

@@ -172,7 +172,7 @@ def _bars(rows: list[dict[str, Any]], key: str, key_title: str, description: str
         .mark_bar(color=BLUE)
         .encode(
             y=alt.Y(f"{key}:N", title=key_title, sort=None, axis=alt.Axis(labelLimit=160)),
-            x=alt.X("chats:Q", title="Chats"),
+            x=alt.X("chats:Q", title="Chats", axis=alt.Axis(tickCount=5)),
             tooltip=[alt.Tooltip("description:N", title="")],
             description=alt.Description("description:N"),
         )
@@ -221,7 +221,7 @@ def greetings(view: AccountView) -> Spec:
     ]  # fmt: skip
     labels = [label for _, label in FUNNEL]
     return _spec(
-        alt.Chart(_data(rows), width=WIDTH - 120, height=max(90, 42 * len(view.greetings)))
+        alt.Chart(_data(rows), width=WIDTH - 120, height=max(90, 30 * len(view.greetings)))
         .transform_calculate(
             description="datum.greeting + ', ' + datum.step + ': ' + format(datum.value, ',')"
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from . import DEFAULT_MONTHS, DashboardError, write_dashboard
+from . import DEFAULT_MONTHS, DashboardError, warm_bundle_cache, write_dashboard
 from .read import Marts, client_reader, duckdb_reader
 
 DEFAULT_OUT = "livechat-dashboard.html"
@@ -67,13 +69,22 @@ def read_marts(args: argparse.Namespace) -> Marts:
 def run(args: argparse.Namespace, out: Any = None) -> int:
     """Run the command; return the exit code (errors of the data or options are explained)."""
     out = out or sys.stdout
+    warming = None
     try:
         check_options(args)
+        warming = warm_bundle_cache()  # the first run on a machine: bundle while reading
         marts = read_marts(args)
+        if warming is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # then bundled here instead
+                warming.wait(timeout=60)
         result = write_dashboard(marts, args.out, args.account, args.months)
     except DashboardError as error:
         print(error, file=sys.stderr)
         return error.exit_code
+    finally:
+        if warming is not None and warming.poll() is None:
+            warming.kill()
+            warming.wait()
     accounts = ", ".join(result.accounts)
     print(
         f"Wrote the dashboard of {accounts} ({result.size / 1e6:.1f} MB): {result.path}", file=out

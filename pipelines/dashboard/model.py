@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -84,7 +85,6 @@ class AccountView:
     groups: list[dict[str, Any]]
     heatmap: list[dict[str, Any]] | None
     timezone: str | None
-    notes: list[str] = field(default_factory=list)
 
 
 def accounts_in(marts: Marts) -> list[str]:
@@ -182,7 +182,7 @@ def _abandonment(days: list[Row]) -> dict[str, Any]:
     return {"queued_visitors": queued, "left_queue_visitors": left, "queue_abandonment_rate": rate}
 
 
-def _compare(grain: str, periods: list[Period], before: Any) -> Comparison:
+def _compare(grain: str, periods: list[Period], before: Callable[[dt.date], dt.date]) -> Comparison:
     full = [p for p in periods if not p.partial]
     if not full:
         return Comparison(grain, None, None)

@@ -264,7 +264,10 @@ def section(index: int, view: AccountView, specs: dict[str, Any], hidden: bool) 
         leaderboard(view),
         "</div>",
         '<div class="grid">',
+        '<div class="stack">',
         _chart("tags", "Tag usage", specs, "No tag data for this month."),
+        _chart("groups", "Chats by group", specs, "No group data for this month."),
+        "</div>",
         _chart(
             "greetings",
             "Greeting funnel",
@@ -272,7 +275,6 @@ def section(index: int, view: AccountView, specs: dict[str, Any], hidden: bool) 
             "No greeting data for this month.",
             _funnel_note(view) if view.greetings else "",
         ),
-        _chart("groups", "Chats by group", specs, "No group data for this month."),
         "</div>",
         _chart(
             "heatmap",

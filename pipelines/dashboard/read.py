@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+import re
+import string
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -162,8 +164,6 @@ class Reader:
 
 
 def _placeholders(sql: str) -> set[str]:
-    import string
-
     return {name for _, name, _, _ in string.Formatter().parse(sql) if name}
 
 
@@ -229,8 +229,6 @@ def duckdb_reader(path: str, dataset: str) -> Iterator[Reader]:
 
 
 def _holder(text: str) -> str:
-    import re
-
     match = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", text)
     return f"{match[1]}, PID {match[2]}" if match else "a lock is held on it"
 

@@ -53,6 +53,24 @@ def test_the_same_data_gives_the_same_bytes(
     assert f"Wrote the dashboard of {HOURLY}, {DAILY} (1.0 MB): {first}" in out
 
 
+def test_a_first_run_without_cached_scripts_writes_the_same_page(
+    loaded: Loaded, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warm = workdir / "warm.html"
+    assert dashboard("--duckdb-file", str(loaded.db), "--out", str(warm)) == 0
+    monkeypatch.setenv("XDG_CACHE_HOME", str(workdir / "empty-cache"))
+    cold = workdir / "cold.html"
+    assert dashboard("--duckdb-file", str(loaded.db), "--out", str(cold)) == 0
+    assert cold.read_bytes() == warm.read_bytes()
+    [cached] = (workdir / "empty-cache" / "livechat-reports").iterdir()
+    assert cached.name.startswith("vega-bundle-") and cached.stat().st_size > 800_000
+    bundle = cached.read_text(encoding="utf-8").rpartition("\n// sha256 ")[0]
+    assert bundle in cold.read_text(encoding="utf-8")
+    cached.write_text(bundle[:1000], encoding="utf-8")  # a damaged cache is not used
+    assert dashboard("--duckdb-file", str(loaded.db), "--out", str(cold)) == 0
+    assert cold.read_bytes() == warm.read_bytes()
+
+
 def test_the_page_is_self_contained(loaded: Loaded, workdir: Path) -> None:
     out = workdir / "dashboard.html"
     assert dashboard("--duckdb-file", str(loaded.db), "--out", str(out)) == 0
