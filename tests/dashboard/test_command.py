@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main
-from tests.dashboard.conftest import ACCOUNTS, DAILY, HOURLY, Loaded, parse_page
+from tests.dashboard.conftest import DAILY, HOURLY, Loaded, parse_page
 
 pytestmark = pytest.mark.usefixtures("workdir")
 
@@ -200,12 +200,13 @@ def test_without_the_dashboard_extra_it_says_what_to_install(
 def test_demo_writes_a_dashboard_and_prints_its_path(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    before = dt.datetime.now(dt.timezone.utc).date()
     assert main(["demo", "--days", "3", "--duckdb-file", "demo.duckdb"]) == 0
+    after = dt.datetime.now(dt.timezone.utc).date()
     out = capsys.readouterr().out
     page = workdir / "demo-dashboard.html"
     assert f"Dashboard (open it in a browser): {page}" in out
     parsed = parse_page(page)
     assert list(parsed.sections) == ["demo"]
-    today = dt.datetime.now(dt.timezone.utc).date()
-    assert f"data through {today:%Y-%m-%d}" in page.read_text(encoding="utf-8")
-    assert set(ACCOUNTS) != {"demo"}
+    text = page.read_text(encoding="utf-8")
+    assert f"data through {before:%Y-%m-%d}" in text or f"data through {after:%Y-%m-%d}" in text
