@@ -4,14 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo lint bench clean
+.PHONY: venv test demo lint bench screenshot clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,lint,postgres,dbt]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lint,postgres,dbt,dashboard]"
+	# Bundle Vega's scripts for the dashboard once, now, rather than in its first run.
+	$(BIN)/python -c "from pipelines.dashboard import javascript_bundle; javascript_bundle()"
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -27,6 +29,11 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_dashboard.py
+
+# The README's picture of the demo's dashboard (needs the OS package `chromium`).
+screenshot: $(STAMP)
+	$(BIN)/python scripts/dashboard_screenshot.py docs/dashboard.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

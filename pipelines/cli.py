@@ -70,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     for option in ("--destination", "--dataset", "--pipeline-name", "--duckdb-file"):
         load_action = next(a for a in load._actions if option in a.option_strings)
         transform.add_argument(option, default=load_action.default, help=load_action.help)
+    dashboard = commands.add_parser(
+        "dashboard", help="write one self-contained HTML dashboard of the marts (read-only)"
+    )
+    for option in ("--destination", "--dataset", "--pipeline-name", "--duckdb-file"):
+        load_action = next(a for a in load._actions if option in a.option_strings)
+        dashboard.add_argument(option, default=load_action.default, help=load_action.help)
+    from pipelines.dashboard.command import add_arguments as add_dashboard_arguments
+
+    add_dashboard_arguments(dashboard)
     demo = commands.add_parser(
         "demo", help=f"load 90 days from a local emulator into {DEMO_DUCKDB_FILE}"
     )
@@ -220,7 +229,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _print_summary(summary)
     print()
     print(DEMO_QUERIES.format(file=duckdb_path(args.duckdb_file)))
+    from pipelines.dashboard.command import demo_dashboard
+
+    demo_dashboard(duckdb_path(args.duckdb_file))
     return EXIT_OK
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Run `livechat-reports dashboard`: the marts, read-only, into one HTML file."""
+    from pipelines.dashboard.command import run
+
+    return run(args)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -274,6 +293,7 @@ def _configure_logging(debug: bool) -> None:
 COMMANDS = {
     "load": cmd_load,
     "transform": cmd_transform,
+    "dashboard": cmd_dashboard,
     "demo": cmd_demo,
     "check": cmd_check,
     "emulator": cmd_emulator,

@@ -1,0 +1,279 @@
+"""Read what the dashboard shows from the marts, in one short read-only visit.
+
+DuckDB files are opened with `read_only=True` and closed before any chart is built, so a
+dashboard holds the file no longer than its queries take. Other destinations are read through
+the pipeline's SQL client (an ordinary read connection).
+
+Every query names whole views and is the same on DuckDB and PostgreSQL; filtering by account
+and picking periods happen in Python (`model.py`), so no user text reaches the SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import re
+import string
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The marts and views the page reads, with the columns it needs from each.
+KPI_COLUMNS = (
+    "is_partial_period",
+    "total_chats",
+    "chats_rated_good",
+    "chats_rated_bad",
+    "satisfaction_rate",
+    "avg_first_response_time_seconds",
+    "avg_response_time_seconds",
+    "avg_chat_duration_seconds",
+    "unique_visitors",
+    "available_hours",
+)
+QUERIES: dict[str, str] = {
+    "kpi_daily": "select account_id, report_date, total_chats from {kpi_daily}",
+    "kpi_weekly": "select account_id, week_start, " + ", ".join(KPI_COLUMNS) + " from {kpi_weekly}",
+    "kpi_monthly": (
+        "select account_id, month_start, " + ", ".join(KPI_COLUMNS) + " from {kpi_monthly}"
+    ),
+    # Queue abandonment is not in a mart (yet): the staging view's daily counts, summed per day
+    # here (an hourly load has one row per hour) and per period in `model.py`.
+    "queues": (
+        "select account_id, report_date, sum(queued_visitors) as queued_visitors,"
+        " sum(left_queue_visitors) as left_queue_visitors"
+        " from {stg_livechat__chats_queued_visitors} group by account_id, report_date"
+    ),
+    "agents": (
+        "select account_id, month_start, agent_id, chats, ranking_score,"
+        " avg_first_response_time_seconds, chatting_time_seconds"
+        " from {agent_scorecard_monthly}"
+    ),
+    "tags": "select account_id, month_start, tag, chats, share_of_chats from {tag_usage_monthly}",
+    "greetings": (
+        "select account_id, month_start, greeting_id, displayed, accepted, goals"
+        " from {greeting_funnel_monthly}"
+    ),
+    "groups": (
+        "select account_id, month_start, group_id, chats, share_of_chats from {group_chats_monthly}"
+    ),
+    # The time zone days were cut in, from each account's latest request (for the heatmap).
+    "timezones": (
+        "select account_id, timezone, max(requested_at) as last_requested"
+        " from {stg_livechat__report_requests} group by account_id, timezone"
+    ),
+}
+# The heatmap reads the loaded hourly rows: no view keeps `report_hour` (yet). Days of loads
+# that did not finish are left out, as the staging views leave them out.
+HOURLY_QUERY = (
+    "select loaded.account_id, loaded.report_date,"
+    " extract(epoch from loaded.report_hour) as hour_epoch, loaded.total as chats"
+    " from {chats_total_chats} as loaded"
+    " where loaded.report_hour is not null and not exists ("
+    "select 1 from {stg_livechat__unfinished_loads} as unfinished"
+    " where unfinished.account_id = loaded.account_id"
+    " and unfinished.report_date = loaded.report_date)"
+)
+REQUIRED_VIEWS = ("kpi_daily", "kpi_weekly", "kpi_monthly")
+
+
+class DashboardError(Exception):
+    """The dashboard cannot be written; the message says why and what to do.
+
+    Attributes:
+        exit_code: 1 when a retry may succeed as things are (a file held by a load), 2 for
+            input or configuration to fix.
+    """
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+Row = dict[str, Any]
+
+
+@dataclass
+class Marts:
+    """The rows the page is built from, each query's rows as dicts, for every account."""
+
+    dataset: str
+    rows: dict[str, list[Row]] = field(default_factory=dict)
+    hourly: list[Row] = field(default_factory=list)
+
+
+def plain(value: Any) -> Any:
+    """Return a database value as a JSON-ready Python value (Decimal to int/float, NaN to None)."""
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class Reader:
+    """Runs the dashboard's queries on one dataset and says what a view is called there."""
+
+    def __init__(
+        self,
+        dataset: str,
+        where: str,
+        run: Callable[[str], tuple[list[str], Sequence[Sequence[Any]]]],
+        qualify: Callable[[str], str],
+        relations: Callable[[], set[str]],
+        columns: Callable[[str], set[str]],
+    ) -> None:
+        self.dataset = dataset
+        self.where = where
+        self._run = run
+        self._qualify = qualify
+        self._relations = relations
+        self._columns = columns
+
+    def rows(self, sql: str) -> list[Row]:
+        """Run one query (`{view}` placeholders) and return its rows as dicts of plain values."""
+        names = {n: self._qualify(n) for n in _placeholders(sql)}
+        columns, rows = self._run(sql.format(**names))
+        return [{c: plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+
+    def read(self) -> Marts:
+        """Read everything the page needs.
+
+        Raises:
+            DashboardError: When the dataset has no marts (nothing loaded or transformed).
+        """
+        present = self._relations()
+        missing = [v for v in REQUIRED_VIEWS if v not in present]
+        if missing:
+            raise DashboardError(
+                f"Dataset `{self.dataset}` in {self.where} has no {', '.join(missing)} view,"
+                " so there is nothing to show. Load first (`livechat-reports load`), or build"
+                " the views with `livechat-reports transform`; if the load used another"
+                " --dataset, --destination or --duckdb-file, pass the same here."
+            )
+        marts = Marts(self.dataset)
+        for name, sql in QUERIES.items():
+            needed = _placeholders(sql)
+            marts.rows[name] = self.rows(sql) if needed <= present else []
+        if "chats_total_chats" in present and "report_hour" in self._columns("chats_total_chats"):
+            marts.hourly = self.rows(HOURLY_QUERY)
+        return marts
+
+
+def _placeholders(sql: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(sql) if name}
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@contextmanager
+def duckdb_reader(path: str, dataset: str) -> Iterator[Reader]:
+    """Open a DuckDB file read-only for one read, and close it.
+
+    Raises:
+        DashboardError: When the file does not exist, is not a DuckDB file, or a load holds it.
+    """
+    import duckdb
+
+    where = f"DuckDB file `{path}`"
+    if not Path(path).is_file():
+        raise DashboardError(
+            f"There is no DuckDB file at `{path}`. Load first (`livechat-reports load`), or"
+            " point --duckdb-file at the file the load wrote."
+        )
+    try:
+        # One thread: parallel sums of doubles add in varying order, and the last digits of
+        # an average would differ from run to run (the page must not).
+        connection = duckdb.connect(path, read_only=True, config={"threads": 1})
+    except duckdb.IOException as error:
+        text = str(error)
+        if "lock" in text.lower():
+            raise DashboardError(
+                f"The DuckDB file `{path}` is being written by another program ({_holder(text)}),"
+                " and DuckDB lets no one read a file while it is written. Run the dashboard"
+                " after the load ends (schedule it after the load).",
+                exit_code=1,
+            ) from None
+        raise DashboardError(f"Cannot open `{path}` as a DuckDB file: {text}") from None
+    try:
+        catalog = connection.execute("select current_database()").fetchone()
+        prefix = f"{_quote(str(catalog[0]))}.{_quote(dataset)}." if catalog else ""
+
+        def run(sql: str) -> tuple[list[str], Sequence[Sequence[Any]]]:
+            cursor = connection.execute(sql)
+            return [d[0] for d in cursor.description or []], cursor.fetchall()
+
+        def relations() -> set[str]:
+            rows = connection.execute(
+                "select table_name from information_schema.tables where table_schema = ?",
+                [dataset],
+            ).fetchall()
+            return {r[0] for r in rows}
+
+        def columns(table: str) -> set[str]:
+            rows = connection.execute(
+                "select column_name from information_schema.columns"
+                " where table_schema = ? and table_name = ?",
+                [dataset, table],
+            ).fetchall()
+            return {r[0] for r in rows}
+
+        yield Reader(dataset, where, run, lambda n: prefix + _quote(n), relations, columns)
+    finally:
+        connection.close()
+
+
+def _holder(text: str) -> str:
+    match = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", text)
+    return f"{match[1]}, PID {match[2]}" if match else "a lock is held on it"
+
+
+@contextmanager
+def client_reader(pipeline: Any) -> Iterator[Reader]:
+    """Read through a dlt pipeline's SQL client (PostgreSQL and other SQL destinations)."""
+    with pipeline.sql_client() as client:
+        dataset = client.dataset_name
+        destination = pipeline.destination.destination_name if pipeline.destination else "?"
+
+        def run(sql: str) -> tuple[list[str], Sequence[Sequence[Any]]]:
+            with client.execute_query(sql) as cursor:
+                return [d[0] for d in cursor.description or []], cursor.fetchall()
+
+        def relations() -> set[str]:
+            rows = client.execute_sql(
+                "select table_name from information_schema.tables where table_schema = %s",
+                dataset,
+            )
+            return {r[0] for r in rows or []}
+
+        def columns(table: str) -> set[str]:
+            rows = client.execute_sql(
+                "select column_name from information_schema.columns"
+                " where table_schema = %s and table_name = %s",
+                dataset,
+                table,
+            )
+            return {r[0] for r in rows or []}
+
+        yield Reader(
+            dataset,
+            f"destination `{destination}`",
+            run,
+            lambda n: str(client.make_qualified_table_name(n)),
+            relations,
+            columns,
+        )
+
+
+def as_date(value: Any) -> dt.date:
+    """Return a DATE column's value as a date (drivers may return a datetime)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])

@@ -1,0 +1,248 @@
+"""The page in a real browser: Chromium from the OS, driven by Playwright, offline.
+
+Every chart draws (its marks are counted), the tiles read as the marts, nothing is requested
+but the file itself (and `data:` / `blob:` URLs), nothing is logged to the console, and no
+date moves when the browser's time zone is west or east of UTC. Skipped, with the reason in
+the summary, only where Chromium or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+from tests.dashboard import expected
+from tests.dashboard.conftest import (
+    ACCOUNTS,
+    DAILY,
+    FIRST,
+    LAST_MONTH,
+    LAST_WEEK,
+    Loaded,
+    PageParser,
+    chromium_path,
+    copy_of,
+    parse_page,
+)
+
+TIME_ZONES = ["UTC", "America/Los_Angeles", "Asia/Tokyo"]
+ALLOWED_SCHEMES = ("file:", "data:", "blob:")
+# chart -> (the role Vega gives its data marks, data rows per mark)
+MARKS = {
+    "weekly_chats": ("bar", 1),
+    "weekly_satisfaction": ("point", 1),
+    "weekly_first_response": ("point", 1),
+    "tags": ("bar", 1),
+    "greetings": ("bar", 1),
+    "groups": ("bar", 1),
+    "heatmap": ("rect mark", 1),
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip(
+            "Chromium not found: install the OS package `chromium` (.ci/run does) or set"
+            " LIVECHAT_TEST_CHROMIUM; the dashboard's browser tests did not run"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (the `test` extra): the browser tests did not run")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def written(loaded: Loaded, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PageParser]:
+    out = tmp_path_factory.mktemp("browser") / "dashboard.html"
+    assert main(["dashboard", "--duckdb-file", str(loaded.db), "--out", str(out)]) == 0
+    return out, parse_page(out)
+
+
+@pytest.fixture(scope="module")
+def tiles_wanted(loaded: Loaded) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (account, grain): expected.period_values(loaded, account, grain, start)
+        for account in ACCOUNTS
+        for grain, start in (("week", LAST_WEEK), ("month", LAST_MONTH))
+    }
+
+
+class Visit:
+    """One offline browser context in a time zone, recording requests and console errors."""
+
+    def __init__(self, browser: Any, timezone: str) -> None:
+        self.context = browser.new_context(
+            offline=True,
+            timezone_id=timezone,
+            locale="en-US",
+            viewport={"width": 1280, "height": 900},
+        )
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.on(
+            "console",
+            lambda message: (
+                self.errors.append(f"{message.type}: {message.text}")
+                if message.type in ("error", "warning")
+                else None
+            ),
+        )
+        self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+
+    def open(self, path: Path) -> None:
+        self.page.goto(path.as_uri())
+
+    def show(self, index: str) -> Any:
+        """Choose an account (when there is a selector) and wait until its charts are drawn."""
+        if self.page.locator("#account-select").count():
+            self.page.select_option("#account-select", index)
+        section = self.page.locator(f"section.account[data-index='{index}']")
+        assert section.is_visible()
+        self.page.wait_for_function(
+            "index => !document.querySelector(`section[data-index='${index}'] [data-state=waiting]`)",
+            arg=index,
+            timeout=30_000,
+        )
+        return section
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def labels(chart: Any, role: str) -> list[str]:
+    return chart.locator(f"[aria-roledescription='{role}']").evaluate_all(
+        "marks => marks.map(m => m.getAttribute('aria-label'))"
+    )
+
+
+WEEK_LABEL = re.compile(
+    r"^Week of (\d{4}-\d{2}-\d{2}): (.+?)( \(partial week: (\d) of 7 days loaded\))?$"
+)
+
+
+@pytest.mark.parametrize("timezone", TIME_ZONES)
+def test_every_chart_draws_offline_and_shows_the_marts(
+    browser: Any,
+    written: tuple[Path, PageParser],
+    tiles_wanted: dict[tuple[str, str], dict[str, Any]],
+    timezone: str,
+) -> None:
+    path, parsed = written
+    visit = Visit(browser, timezone)
+    try:
+        visit.open(path)
+        for account in sorted(ACCOUNTS):
+            index = parsed.sections[account]["index"]
+            specs = parsed.specs[f"specs-{index}"]
+            section = visit.show(index)
+            charts = section.locator("[data-chart]")
+            names = charts.evaluate_all("cs => cs.map(c => c.dataset.chart)")
+            assert names == parsed.sections[account]["charts"]
+            assert set(names) == set(MARKS) - ({"heatmap"} if account == DAILY else set())
+            for name in names:
+                chart = section.locator(f"[data-chart='{name}']")
+                assert chart.get_attribute("data-state") == "drawn", name
+                role, _ = MARKS[name]
+                rows = specs[name]["data"]["values"]
+                assert len(labels(chart, role)) == len(rows) > 0, name
+            # a line joins the full weeks, and only those
+            line = section.locator("[data-chart='weekly_satisfaction'] .mark-line path")
+            assert line.count() == 1
+            _weeks_read_the_same_everywhere(section, specs)
+            for (wanted_account, grain), values in tiles_wanted.items():
+                if wanted_account != account:
+                    continue
+                for metric, (_, kind) in expected.KPI_TILES.items():
+                    tile = section.locator(
+                        f".tiles[data-grain='{grain}'] .tile[data-metric='{metric}'] .value"
+                    )
+                    assert tile.inner_text() == expected.written(values[metric], kind)
+        assert [u for u in visit.requests if not u.startswith(ALLOWED_SCHEMES)] == []
+        assert visit.errors == []
+    finally:
+        visit.close()
+
+
+def _weeks_read_the_same_everywhere(section: Any, specs: dict[str, Any]) -> None:
+    """The marks and the axis name the weeks of the data, whatever the browser's time zone."""
+    rows = specs["weekly_chats"]["data"]["values"]
+    chart = section.locator("[data-chart='weekly_chats']")
+    seen = [WEEK_LABEL.match(label) for label in labels(chart, "bar")]
+    assert all(seen), labels(chart, "bar")
+    assert [m[1] for m in seen if m] == [r["week"][:10] for r in rows]
+    assert [m[2] for m in seen if m] == [f"{r['value']:,} chats" for r in rows]
+    assert [m[4] and int(m[4]) for m in seen if m] == [
+        r["days"] if r["period"] == "Partial week" else None for r in rows
+    ]
+    first_monday = dt.date.fromisoformat(rows[0]["week"][:10])
+    axis = chart.locator("[aria-label^='X-axis'] .role-axis-label text").evaluate_all(
+        "texts => texts.map(t => t.textContent)"
+    )
+    assert axis and axis[0] == first_monday.strftime("%b %d")
+    for label in axis:  # every label is a Monday of the data (the weeks start on Mondays)
+        assert any(dt.date.fromisoformat(r["week"][:10]).strftime("%b %d") == label for r in rows)
+    points = labels(section.locator("[data-chart='weekly_satisfaction']"), "point")
+    wanted = specs["weekly_satisfaction"]["data"]["values"]
+    assert [p.split(":")[0] for p in points] == [f"Week of {r['week'][:10]}" for r in wanted]
+    assert [p.split(": ")[1].split(" ")[0] for p in points] == [
+        f"{expected.half_up(100 * r['value'], 1)}%" for r in wanted
+    ]
+    assert FIRST.isoformat() >= rows[0]["week"][:10]
+
+
+NASTY_TAG = '</script><script>window.injected = 1</script><b id="injected">&amp;'
+
+
+def test_tag_names_cannot_break_out_of_the_page(
+    browser: Any, loaded: Loaded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    changed = copy_of(loaded, tmp_path / "nasty.duckdb")
+    connection = duckdb.connect(str(changed.db))
+    try:
+        connection.execute(
+            "insert into livechat_reports.tags_chat_usage (account_id, report_date, tag, chats,"
+            " _dlt_load_id, _dlt_id) select account_id, report_date, ?, 400, _dlt_load_id, 'x'"
+            " from livechat_reports.tags_chat_usage"
+            " where account_id = ? and report_date = ? limit 1",
+            [NASTY_TAG, DAILY, dt.date(2026, 10, 15)],
+        )
+    finally:
+        connection.close()
+    out = tmp_path / "nasty.html"
+    assert (
+        main(["dashboard", "--duckdb-file", str(changed.db), "--out", str(out), "--account", DAILY])
+        == 0
+    )
+    text = out.read_text(encoding="utf-8")
+    assert "</script><script>window.injected" not in text and '<b id="injected">' not in text
+    parsed = parse_page(out)
+    tags = parsed.specs["specs-0"]["tags"]["data"]["values"]
+    assert tags[0] == {"tag": NASTY_TAG, "chats": 400, "share": tags[0]["share"]}  # most used
+
+    visit = Visit(browser, "UTC")
+    try:
+        visit.open(out)
+        section = visit.show("0")
+        bars = labels(section.locator("[data-chart='tags']"), "bar")
+        assert bars[0].startswith(f"{NASTY_TAG}: 400 chats")
+        assert visit.page.evaluate("window.injected === undefined")
+        assert visit.page.locator("#injected").count() == 0
+        assert visit.errors == []
+    finally:
+        visit.close()
