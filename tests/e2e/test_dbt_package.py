@@ -142,3 +142,15 @@ def test_views_are_built_only_when_the_package_or_the_tables_columns_change(
         client.execute_sql(f"drop view {client.make_qualified_table_name('kpi_monthly')}")
     rebuilt = loader.run(TODAY, reports=["chats_ratings"], transform=True, **days)
     assert rebuilt.views is not None and "kpi_monthly" in rebuilt.views.built
+
+
+def test_the_views_work_in_a_renamed_copy_of_the_file(loaded: Path, tmp_path: Path) -> None:
+    """dbt-duckdb names the database after the file; the views must not depend on that name."""
+    copy = tmp_path / "renamed-elsewhere.duckdb"
+    shutil.copyfile(loaded, copy)
+    assert marts(copy, "livechat_reports") == marts(loaded, "livechat_reports")
+    with duckdb.connect() as con:  # attached under another name, as BI tools and the CLI do
+        con.execute(f"attach '{copy}' as other (read_only)")
+        con.execute("use other")
+        (count,) = con.execute("select count(*) from livechat_reports.kpi_daily").fetchone()
+    assert count == (LAST - FIRST).days + 1
