@@ -97,12 +97,18 @@ class AccountResult:
     error: BaseException | None = None
     tally: Tally = field(default_factory=Tally)
     seconds: float = 0.0
-    pipeline: Pipeline | None = None
 
 
 @dataclass
 class ManyAccountsResult:
-    """What a load of many accounts did: one result per account, then the views."""
+    """What a load of many accounts did: one result per account, then the views.
+
+    Attributes:
+        results: One per account, in the order given.
+        seconds: Elapsed time of the whole run.
+        views: What the transform step did (`transforms.TransformResult`), or None.
+        transform_error: Why the views could not be built, or None.
+    """
 
     results: list[AccountResult]
     seconds: float = 0.0
@@ -276,20 +282,21 @@ def run_accounts(
     load_lock = threading.Lock()
     results = [AccountResult(a, f"{pipeline_name}_{a.name}") for a in accounts]
 
+    def pipeline_of(result: AccountResult) -> Pipeline:
+        return build_pipeline(
+            result.pipeline_name,
+            destination,
+            dataset_name,
+            duckdb_file,
+            credentials=credentials,
+            staging_dataset_name_layout=f"%s_staging_{result.account.name}",
+        )
+
     def load(result: AccountResult) -> AccountResult:
         began = time.monotonic()
         try:
-            pipeline = build_pipeline(
-                result.pipeline_name,
-                destination,
-                dataset_name,
-                duckdb_file,
-                credentials=credentials,
-                staging_dataset_name_layout=f"%s_staging_{result.account.name}",
-            )
-            result.pipeline = pipeline
             result.summary = run_load(
-                pipeline,
+                pipeline_of(result),
                 _options(result.account, options),
                 transform=False,
                 progress=result.tally,
@@ -307,9 +314,10 @@ def run_accounts(
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="account") as pool:
         list(pool.map(load, results))
     outcome = ManyAccountsResult(results)
-    loaded = [r for r in results if r.error is None and r.pipeline is not None]
+    loaded = [r for r in results if r.error is None]
     if transform and loaded:
-        outcome.views, outcome.transform_error = _transform(loaded[0].pipeline)
+        # Through the first loaded account's pipeline, attached again in this thread.
+        outcome.views, outcome.transform_error = _transform(pipeline_of(loaded[0]))
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -329,10 +337,9 @@ def import_shared_modules() -> None:
             continue
 
 
-def _transform(pipeline: Pipeline | None) -> tuple[Any, BaseException | None]:
+def _transform(pipeline: Pipeline) -> tuple[Any, BaseException | None]:
     from transforms import DbtNotInstalled, apply_transforms
 
-    assert pipeline is not None
     try:
         # Once for all accounts, and only when the package or the tables' columns changed.
         return apply_transforms(pipeline, force=False), None

@@ -133,6 +133,15 @@ def test_three_accounts_load_as_each_would_alone(
         assert f"account_id {name}-id" in lines[name]
     # The views are built once, after the loads (the second run finds them unchanged).
     assert out.count("views:") == 2 and "views: unchanged" in out
+    # Each account merged through a staging dataset of its own, none through a shared one.
+    schemas = {
+        r[0]
+        for r in query(
+            destination, "livechat_reports", "select schema_name from information_schema.schemata"
+        )
+        if r[0].startswith("livechat_reports_staging")
+    }
+    assert schemas == {f"livechat_reports_staging_{name}" for name in NAMES}
     # Each account had its own history: initech from its own start date, the others from
     # the default 30 days, none from another account's cursor.
     first_days = dict(
