@@ -83,7 +83,7 @@ def print_accounts_summary(result: ManyAccountsResult, out: TextIO | None = None
             assert r.error is not None
             _, message = explain(r.error, "load")
             print(
-                f"  {name}  FAILED  {snapshot.rows:>8} rows  {snapshot.done:>5} requests"
+                f"  {name}  FAILED  after {snapshot.done} requests answered"
                 f"  account_id {r.account.account_id}: {message}",
                 file=out,
             )
