@@ -66,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="reload from start_date, replacing this account's rows in every table it loads"
         " (the way to change timezone, distribution or filters of a dataset)",
     )
+    load.add_argument(
+        "--accounts",
+        help="comma-separated account sections to load (default: every"
+        " [sources.livechat.accounts.<name>] configured)",
+    )
+    load.add_argument(
+        "--account-concurrency",
+        type=int,
+        help="accounts loading at once, each with its own requests (default 4)",
+    )
     transform = commands.add_parser("transform", help="rebuild the SQL views")
     for option in ("--destination", "--dataset", "--pipeline-name", "--duckdb-file"):
         load_action = next(a for a in load._actions if option in a.option_strings)
@@ -154,9 +164,14 @@ def _print_summary(summary: Any, out: Any = None) -> None:
 
 def cmd_load(args: argparse.Namespace) -> int:
     """Run `livechat-reports load`."""
+    from pipelines.accounts import configured_names
     from pipelines.livechat_reports import build_pipeline, run_load
     from pipelines.progress import progress_for
 
+    if args.accounts is not None or args.account_concurrency is not None or configured_names():
+        from pipelines.accounts_cli import cmd_load_accounts
+
+        return cmd_load_accounts(args, _source_options(args))
     pipeline = build_pipeline(args.pipeline_name, args.destination, args.dataset, args.duckdb_file)
     with progress_for(sys.stderr) as progress:
         summary = run_load(

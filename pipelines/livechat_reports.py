@@ -8,7 +8,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,15 +102,25 @@ def _configured_duckdb() -> str | None:
     return None
 
 
-def destination_for(name: str, duckdb_file: str | None = None, credentials: Any = None) -> Any:
+def destination_for(
+    name: str,
+    duckdb_file: str | None = None,
+    credentials: Any = None,
+    staging_dataset_name_layout: str | None = None,
+) -> Any:
     """Return the destination to load into.
 
     DuckDB goes to the file `duckdb_path` names (absolute); other destinations are configured
     the dlt way (`.dlt/secrets.toml`, environment), or with `credentials`.
+    `staging_dataset_name_layout` (dlt's setting, e.g. `%s_staging_acme`) gives a pipeline a
+    staging dataset of its own; default dlt's (`%s_staging`, or the configured one).
     """
+    options: dict[str, Any] = {}
+    if staging_dataset_name_layout is not None:
+        options["staging_dataset_name_layout"] = staging_dataset_name_layout
     if name != "duckdb":
-        return Destination.from_reference(name, credentials=credentials)
-    return dlt.destinations.duckdb(duckdb_path(duckdb_file))
+        return Destination.from_reference(name, credentials=credentials, **options)
+    return dlt.destinations.duckdb(duckdb_path(duckdb_file), **options)
 
 
 def dataset_name_for(dataset_name: str) -> str:
@@ -132,18 +142,22 @@ def build_pipeline(
     duckdb_file: str | None = None,
     pipelines_dir: str | None = None,
     credentials: Any = None,
+    staging_dataset_name_layout: str | None = None,
 ) -> Pipeline:
     """Create (or attach to) the pipeline that writes one destination and dataset.
 
     Nothing of its local state is touched here: `run_load` adopts the destination's state
-    under the pipeline's lock (see `adopt_destination_state`).
+    under the pipeline's lock (see `adopt_destination_state`). `staging_dataset_name_layout`
+    gives the pipeline its own staging dataset (see `destination_for`).
     """
     options: dict[str, Any] = {}
     if pipelines_dir:
         options["pipelines_dir"] = pipelines_dir
     pipeline: Pipeline = dlt.pipeline(
         pipeline_name=pipeline_name,
-        destination=destination_for(destination, duckdb_file, credentials),
+        destination=destination_for(
+            destination, duckdb_file, credentials, staging_dataset_name_layout
+        ),
         dataset_name=dataset_name_for(dataset_name),
         **options,
     )
@@ -317,6 +331,7 @@ def run_load(
     *,
     transform: bool = True,
     progress: Tally | None = None,
+    load_lock: AbstractContextManager[Any] | None = None,
 ) -> LoadSummary:
     """Run one load: finish what an interrupted run left, extract, normalize, load, transform.
 
@@ -326,6 +341,10 @@ def run_load(
         transform: Whether to rebuild the SQL views after the load.
         progress: Counts requests and rows and shows them (`pipelines.progress`); it also
             supplies the summary's rows. Default: counted, not shown.
+        load_lock: Held while this run opens the destination (prepare, load, reading the
+            lineage back); loads of several accounts in one process share one, so only their
+            requests and normalization overlap (DuckDB races when one process attaches one
+            file from several threads at once, and creating a dataset's tables would race).
 
     Returns:
         The summary of the load.
@@ -339,8 +358,9 @@ def run_load(
     started = time.monotonic()
     tally = progress or Tally()
     source = livechat_reports(**{**(source_options or {}), "progress": tally})
+    writing = load_lock or nullcontext()
     with exclusive(pipeline):
-        with tally.step("prepare"):
+        with tally.step("prepare"), writing:
             # Before any request, and before this run touches any state or pending package.
             check_destination(pipeline)
             pipeline = adopt_destination_state(pipeline)
@@ -353,7 +373,7 @@ def run_load(
             pipeline.extract(source, loader_file_format=FILE_FORMATS.get(destination or ""))
         with tally.step("normalize"):
             pipeline.normalize()
-        with tally.step("load"):
+        with tally.step("load"), writing:
             info = pipeline.load(workers=load_workers(pipeline))
     info.raise_on_failed_jobs()
     summary = LoadSummary(
@@ -365,7 +385,8 @@ def run_load(
         destination=describe_destination(pipeline),
     )
     if summary.load_id is not None:
-        _read_lineage(pipeline, summary)
+        with writing:
+            _read_lineage(pipeline, summary)
     if transform:
         from transforms import DbtNotInstalled, apply_transforms
 

@@ -1,0 +1,95 @@
+"""`livechat-reports load` with many accounts: read them, load them, one line per account."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, TextIO
+
+from pipelines.accounts import (
+    DEFAULT_ACCOUNT_CONCURRENCY,
+    AccountResult,
+    ManyAccountsResult,
+    check_accounts,
+    read_accounts,
+    run_accounts,
+)
+from pipelines.errors import explain
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def cmd_load_accounts(args: argparse.Namespace, source_options: dict[str, Any]) -> int:
+    """Load every configured account (or `--accounts`), then build the views once.
+
+    Returns:
+        0 when every account loaded, 1 when any failed (the others are loaded all the same).
+
+    Raises:
+        AccountConfigError: On bad account configuration, before any request (exit 2).
+    """
+    selected = [n.strip() for n in (args.accounts or "").split(",") if n.strip()] or None
+    accounts = read_accounts(selected)
+    check_accounts(accounts, source_options)
+    result = run_accounts(
+        accounts,
+        source_options,
+        pipeline_name=args.pipeline_name,
+        destination=args.destination,
+        dataset_name=args.dataset,
+        duckdb_file=args.duckdb_file,
+        concurrency=(
+            DEFAULT_ACCOUNT_CONCURRENCY
+            if args.account_concurrency is None
+            else args.account_concurrency
+        ),
+        transform=not args.no_transform,
+        on_done=lambda r: print(_progress_line(r), file=sys.stderr, flush=True),
+    )
+    print_accounts_summary(result)
+    if result.transform_error is not None:
+        _, message = explain(result.transform_error, "load")
+        print(message, file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _progress_line(result: AccountResult) -> str:
+    state = "failed" if result.error is not None else "loaded"
+    return f"account {result.account.name}: {state} in {result.seconds:.1f}s"
+
+
+def print_accounts_summary(result: ManyAccountsResult, out: TextIO | None = None) -> None:
+    """Print one line per account (rows, requests, days or the error), then the views."""
+    out = out or sys.stdout
+    ok = len(result.results) - len(result.failed)
+    print(f"Loaded {ok} of {len(result.results)} accounts in {result.seconds:.1f}s", file=out)
+    destination = next((r.summary.destination for r in result.results if r.summary), None)
+    if destination:
+        print(f"  into: {destination}", file=out)
+    width = max(len(r.account.name) for r in result.results)
+    for r in result.results:
+        snapshot = r.tally.snapshot()
+        name = r.account.name.ljust(width)
+        if r.summary is not None:
+            s = r.summary
+            days = f"{s.first_day}..{s.last_day}" if s.first_day else "no new days"
+            print(
+                f"  {name}  ok      {sum(s.rows.values()):>8} rows  {s.requests:>5} requests"
+                f"  {days}  account_id {r.account.account_id}",
+                file=out,
+            )
+        else:
+            assert r.error is not None
+            _, message = explain(r.error, "load")
+            print(
+                f"  {name}  FAILED  after {snapshot.done} requests answered"
+                f"  account_id {r.account.account_id}: {message}",
+                file=out,
+            )
+    views = result.views
+    if views is not None:
+        built = "unchanged" if views.unchanged else f"{len(views.built)} built, {views.tests} tests"
+        print(f"  views: {built}", file=out)
+    elif result.failed and len(result.failed) == len(result.results):
+        print("  views: not built (no account loaded)", file=out)

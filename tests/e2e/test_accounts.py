@@ -1,0 +1,250 @@
+"""Many accounts through `livechat-reports load`: each account as if it were loaded alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pipelines.cli import main
+from pipelines.livechat_reports import build_pipeline
+from sources.livechat.extract import LINEAGE_TABLE
+from sources.livechat_emulator import Emulator, ReportsAPI
+from sources.livechat_emulator.accounts import Accounts
+from tests.e2e.conftest import at
+
+NAMES = ("acme", "globex", "initech")
+TODAY = dt.datetime.now(dt.timezone.utc).date()
+# Each account's own settings, given in its section; its single-account load gets them as
+# the [sources.livechat] settings.
+OVERRIDES: dict[str, dict[str, str]] = {
+    "globex": {"TIMEZONE": "Europe/Warsaw"},
+    "initech": {"START_DATE": (TODAY - dt.timedelta(days=12)).isoformat()},
+}
+
+
+def token(name: str) -> str:
+    return f"pat-{name}-7c1e"
+
+
+@pytest.fixture
+def accounts() -> Iterator[tuple[Emulator, Accounts]]:
+    api = Accounts(
+        *(
+            ReportsAPI(
+                account_id=f"{name}-id",
+                personal_access_token=token(name),
+                bearer_token=None,
+                seed=index + 7,
+                now=at(TODAY, 0) + 3600 * 6,
+            )
+            for index, name in enumerate(NAMES)
+        )
+    )
+    with Emulator(api) as emulator:
+        yield emulator, api
+
+
+def configure(emulator: Emulator, monkeypatch: pytest.MonkeyPatch, db: str | None) -> list[str]:
+    """Set the account sections as environment variables; return the destination options."""
+    monkeypatch.setenv("SOURCES__LIVECHAT__BASE_URL", emulator.url)
+    monkeypatch.setenv("SOURCES__LIVECHAT__BACKOFF_SECONDS", "0")
+    for name in NAMES:
+        prefix = f"SOURCES__LIVECHAT__ACCOUNTS__{name.upper()}__"
+        monkeypatch.setenv(prefix + "ACCOUNT_ID", f"{name}-id")
+        monkeypatch.setenv(prefix + "PERSONAL_ACCESS_TOKEN", token(name))
+        for key, value in OVERRIDES.get(name, {}).items():
+            monkeypatch.setenv(prefix + key, value)
+    if db is None:
+        return []
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", db)
+    return ["--destination", "postgres"]
+
+
+def as_single_account(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Configure `name` the way one account is configured today, and no account sections."""
+    for n in NAMES:
+        for key in ("ACCOUNT_ID", "PERSONAL_ACCESS_TOKEN", *OVERRIDES.get(n, {})):
+            monkeypatch.delenv(f"SOURCES__LIVECHAT__ACCOUNTS__{n.upper()}__{key}", raising=False)
+    monkeypatch.setenv("SOURCES__LIVECHAT__CREDENTIALS__ACCOUNT_ID", f"{name}-id")
+    monkeypatch.setenv("SOURCES__LIVECHAT__CREDENTIALS__PERSONAL_ACCESS_TOKEN", token(name))
+    for key in ("TIMEZONE", "START_DATE"):
+        monkeypatch.delenv(f"SOURCES__LIVECHAT__{key}", raising=False)
+    for key, value in OVERRIDES.get(name, {}).items():
+        monkeypatch.setenv(f"SOURCES__LIVECHAT__{key}", value)
+
+
+def query(db: str | None, dataset: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    if db is None:
+        pipeline = build_pipeline("reader", "duckdb", dataset, "livechat.duckdb")
+    else:
+        pipeline = build_pipeline("reader", "postgres", dataset, credentials=db)
+    with pipeline.sql_client() as client, client.execute_query(sql, *params) as cursor:
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def report_tables(db: str | None, dataset: str) -> list[str]:
+    rows = query(
+        db,
+        dataset,
+        "select table_name from information_schema.tables"
+        " where table_schema = %s and table_type = 'BASE TABLE'",
+        dataset,
+    )
+    return sorted(r[0] for r in rows if not r[0].startswith("_dlt") and r[0] != LINEAGE_TABLE)
+
+
+def table_rows(db: str | None, dataset: str, table: str, account_id: str) -> list[tuple[Any, ...]]:
+    columns = query(
+        db,
+        dataset,
+        "select column_name from information_schema.columns"
+        " where table_schema = %s and table_name = %s order by column_name",
+        dataset,
+        table,
+    )
+    names = ", ".join(c[0] for c in columns if not c[0].startswith("_dlt"))
+    rows = query(
+        db, dataset, f"select {names} from {dataset}.{table} where account_id = %s", account_id
+    )
+    return sorted(rows, key=repr)
+
+
+def test_three_accounts_load_as_each_would_alone(
+    accounts: tuple[Emulator, Accounts],
+    destination: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    emulator, api = accounts
+    options = configure(emulator, monkeypatch, destination)
+    # Two runs: the second re-fetches the lookback days of all three accounts concurrently,
+    # so a merge that forgot the account would delete the others' rows for those days.
+    assert main(["load", *options]) == 0
+    api.now = at(TODAY, 0) + 3600 * 20
+    assert main(["load", *options]) == 0
+    out = capsys.readouterr().out
+    assert "Loaded 3 of 3 accounts" in out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    for name in NAMES:
+        assert lines[name].split()[1] == "ok", lines[name]
+        assert f"account_id {name}-id" in lines[name]
+    # The views are built once, after the loads (the second run finds them unchanged).
+    assert out.count("views:") == 2 and "views: unchanged" in out
+    # Each account merged through a staging dataset of its own, none through a shared one.
+    schemas = {
+        r[0]
+        for r in query(
+            destination, "livechat_reports", "select schema_name from information_schema.schemata"
+        )
+        if r[0].startswith("livechat_reports_staging")
+    }
+    assert schemas == {f"livechat_reports_staging_{name}" for name in NAMES}
+    # Each account had its own history: initech from its own start date, the others from
+    # the default 30 days, none from another account's cursor.
+    first_days = dict(
+        query(
+            destination,
+            "livechat_reports",
+            "select account_id, min(report_date) from livechat_reports.chats_total_chats"
+            " group by account_id",
+        )
+    )
+    assert first_days == {
+        "acme-id": TODAY - dt.timedelta(days=30),
+        "globex-id": TODAY - dt.timedelta(days=30),
+        "initech-id": TODAY - dt.timedelta(days=12),
+    }
+
+    for name in NAMES:
+        as_single_account(monkeypatch, name)
+        single = [
+            "--dataset",
+            f"alone_{name}",
+            "--pipeline-name",
+            f"alone_{name}",
+            "--no-transform",
+        ]
+        api.now = at(TODAY, 0) + 3600 * 6
+        assert main(["load", *options, *single]) == 0
+        api.now = at(TODAY, 0) + 3600 * 20
+        assert main(["load", *options, *single]) == 0
+        tables = report_tables(destination, f"alone_{name}")
+        assert set(tables) <= set(report_tables(destination, "livechat_reports"))
+        assert len(tables) >= 10
+        compared = 0
+        for table in tables:
+            alone = table_rows(destination, f"alone_{name}", table, f"{name}-id")
+            together = table_rows(destination, "livechat_reports", table, f"{name}-id")
+            assert together == alone, f"{table} of {name} differs from its own load"
+            compared += len(alone)
+        assert compared > 100
+
+
+def test_a_revoked_account_fails_alone(
+    accounts: tuple[Emulator, Accounts],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    emulator, api = accounts
+    configure(emulator, monkeypatch, None)
+    api.revoke("globex-id")
+    assert main(["load", "--no-transform"]) == 1
+    captured = capsys.readouterr()
+    lines = {line.split()[0]: line for line in captured.out.splitlines() if line.startswith("  ")}
+    assert "Loaded 2 of 3 accounts" in captured.out
+    assert " ok " in lines["acme"] and " ok " in lines["initech"]
+    assert "FAILED" in lines["globex"] and "HTTP 401" in lines["globex"]
+    assert all(token(n) not in captured.out + captured.err for n in NAMES)
+    loaded = dict(
+        query(
+            None,
+            "livechat_reports",
+            "select account_id, count(*) from livechat_reports.chats_total_chats"
+            " group by account_id",
+        )
+    )
+    assert loaded == {"acme-id": 31, "initech-id": 13}
+
+    # Restored, globex loads its whole history from its own state, not the others' cursor.
+    api.restore("globex-id")
+    assert main(["load", "--no-transform", "--accounts", "globex"]) == 0
+    assert "globex  ok" in capsys.readouterr().out
+    first = query(
+        None,
+        "livechat_reports",
+        "select min(report_date), count(*) from livechat_reports.chats_total_chats"
+        " where account_id = 'globex-id'",
+    )
+    assert first == [(TODAY - dt.timedelta(days=30), 31)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "unset", "words"),
+    [
+        (["--accounts", "acme,umbrella"], None, "No account section for `umbrella`"),
+        ([], "GLOBEX__PERSONAL_ACCESS_TOKEN", "Account `globex` has no token"),
+        ([], "ACME__ACCOUNT_ID", "Account `acme` has no account_id"),
+        (["--account-concurrency", "0"], None, "--account-concurrency must be"),
+        (["--timezone", "Mars/Olympus"], None, "Unknown timezone `Mars/Olympus`"),
+    ],
+)
+def test_bad_account_configuration_exits_2_before_any_request(
+    accounts: tuple[Emulator, Accounts],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    unset: str | None,
+    words: str,
+) -> None:
+    emulator, _ = accounts
+    configure(emulator, monkeypatch, None)
+    if unset:
+        monkeypatch.delenv(f"SOURCES__LIVECHAT__ACCOUNTS__{unset}")
+    assert main(["load", *argv]) == 2
+    err = capsys.readouterr().err
+    assert words in err
+    assert "Traceback" not in err
+    assert emulator.stats.total() == 0
