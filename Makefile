@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "from pipelines.dashboard import javascript_bundle; javascript_bundle()"
 	touch $(STAMP)
 
+# Test files run in parallel, one file per worker at a time (module fixtures stay in one worker).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check sources pipelines transforms tests scripts
