@@ -59,7 +59,7 @@ def test_every_staging_model_serves_only_finished_loads() -> None:
         if path.stem == "stg_livechat__unfinished_loads":
             continue
         assert "livechat_source(" in sql and "source(" not in sql.replace("livechat_source(", "")
-        assert "stg_livechat__unfinished_loads" in sql or "_dlt_loads" in sql, path.name
+        assert "livechat.finished_day(" in sql or "_dlt_loads" in sql, path.name
 
 
 def test_every_model_states_its_grain_and_every_mart_has_its_grain_tested() -> None:

@@ -86,3 +86,15 @@
         'tags_chat_usage': true,
     }) }}
 {%- endmacro %}
+
+{#-
+  True for a row of `alias` whose account and day no unfinished load wrote: the staging views'
+  filter, so no mart serves a day that a failed load step has only partly replaced.
+-#}
+{% macro finished_day(alias) -%}
+    not exists (
+        select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
+        where unfinished.account_id = {{ alias }}.account_id
+            and unfinished.report_date = {{ alias }}.report_date
+    )
+{%- endmacro %}

@@ -7,7 +7,4 @@ select
     report_hour,
     cast(coalesce(hours, minutes / 60.0) as double precision) as available_hours
 from {{ livechat_source('agents_availability') }} as loaded
-where not exists (
-    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
-    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
-)
+where {{ livechat.finished_day('loaded') }}

@@ -14,7 +14,4 @@ select
     cast(accepting_chats_time as double precision) as accepting_chats_time_seconds,
     cast(not_accepting_chats_time as double precision) as not_accepting_chats_time_seconds
 from {{ livechat_source('agents_performance') }} as loaded
-where not exists (
-    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
-    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
-)
+where {{ livechat.finished_day('loaded') }}

@@ -8,7 +8,4 @@ select
     cast(duration as double precision) as avg_chat_duration_seconds,
     cast(agents_chatting_duration as double precision) as avg_agents_chatting_duration_seconds
 from {{ livechat_source('chats_duration') }} as loaded
-where not exists (
-    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
-    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
-)
+where {{ livechat.finished_day('loaded') }}

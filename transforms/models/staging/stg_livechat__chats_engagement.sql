@@ -8,7 +8,4 @@ select
     cast(started_by_customer_without_greeting as bigint) as chats_from_customers_without_greeting,
     cast(started_by_agent as bigint) as chats_started_by_agent
 from {{ livechat_source('chats_engagement') }} as loaded
-where not exists (
-    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
-    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
-)
+where {{ livechat.finished_day('loaded') }}

@@ -10,7 +10,4 @@ select
     answer_label,
     cast(count as bigint) as answers
 from {{ livechat_source('chats_form_answers') }} as loaded
-where not exists (
-    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
-    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
-)
+where {{ livechat.finished_day('loaded') }}

@@ -10,7 +10,4 @@ select
     cast(canceled as bigint) as canceled,
     cast(goals as bigint) as goals
 from {{ livechat_source('chats_greetings_conversion') }} as loaded
-where not exists (
-    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
-    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
-)
+where {{ livechat.finished_day('loaded') }}

@@ -7,7 +7,4 @@ select
     group_id,
     cast(chats as bigint) as chats
 from {{ livechat_source('chats_groups') }} as loaded
-where not exists (
-    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
-    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
-)
+where {{ livechat.finished_day('loaded') }}

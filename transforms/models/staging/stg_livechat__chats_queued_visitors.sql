@@ -17,7 +17,4 @@ select
     cast(entered_chat_max as double precision) as entered_chat_max_seconds,
     cast(entered_chat_avg as double precision) as entered_chat_avg_seconds
 from {{ livechat_source('chats_queued_visitors') }} as loaded
-where not exists (
-    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
-    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
-)
+where {{ livechat.finished_day('loaded') }}

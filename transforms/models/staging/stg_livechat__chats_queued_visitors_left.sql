@@ -13,7 +13,4 @@ select
     queue_started_at,
     queue_url
 from {{ livechat_source('chats_queued_visitors_left') }} as loaded
-where not exists (
-    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
-    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
-)
+where {{ livechat.finished_day('loaded') }}

@@ -9,7 +9,4 @@ select
     cast(bad as bigint) as chats_rated_bad,
     cast(score as double precision) as ranking_score
 from {{ livechat_source('chats_ranking') }} as loaded
-where not exists (
-    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
-    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
-)
+where {{ livechat.finished_day('loaded') }}

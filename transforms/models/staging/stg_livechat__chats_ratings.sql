@@ -8,7 +8,4 @@ select
     cast(good as bigint) as chats_rated_good,
     cast(bad as bigint) as chats_rated_bad
 from {{ livechat_source('chats_ratings') }} as loaded
-where not exists (
-    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
-    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
-)
+where {{ livechat.finished_day('loaded') }}

@@ -7,7 +7,4 @@ select
     cast(count as bigint) as chats_with_response,
     cast(response_time as double precision) as avg_response_time_seconds
 from {{ livechat_source('chats_response_time') }} as loaded
-where not exists (
-    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
-    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
-)
+where {{ livechat.finished_day('loaded') }}

@@ -6,7 +6,4 @@ select
     cast(unique_visitors as bigint) as unique_visitors,
     cast(page_views as bigint) as page_views
 from {{ livechat_source('customers_unique_visitors') }} as loaded
-where not exists (
-    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
-    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
-)
+where {{ livechat.finished_day('loaded') }}

@@ -6,7 +6,4 @@ select
     tag,
     cast(chats as bigint) as chats
 from {{ livechat_source('tags_chat_usage') }} as loaded
-where not exists (
-    select 1 from {{ ref('stg_livechat__unfinished_loads') }} as unfinished
-    where unfinished.account_id = loaded.account_id and unfinished.report_date = loaded.report_date
-)
+where {{ livechat.finished_day('loaded') }}
