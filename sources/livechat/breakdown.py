@@ -12,6 +12,7 @@ refused before any request.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -21,7 +22,18 @@ from .reports import REPORTS_BY_NAME, ReportSpec
 BREAKDOWNS = ("group",)
 
 
+def _listed(value: Any) -> Any:
+    """A JSON list as an environment variable holds it, or the value as given."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _names(value: Any, setting: str) -> list[str]:
+    value = _listed(value)
     if isinstance(value, str):
         return [n.strip() for n in value.split(",") if n.strip()]
     if isinstance(value, (list, tuple)) and all(isinstance(n, str) for n in value):
@@ -57,12 +69,12 @@ def resolve_groups(value: Any) -> tuple[int, ...] | None:
     """
     if value is None:
         return None
-    items: Any = value
-    if isinstance(value, str):
+    items: Any = _listed(value)
+    if isinstance(items, str):
         try:
-            items = [int(v) for v in value.split(",") if v.strip()]
+            items = [int(v) for v in items.split(",") if v.strip()]
         except ValueError:
-            items = value
+            pass
     if (
         not isinstance(items, (list, tuple))
         or not items

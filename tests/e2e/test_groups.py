@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -18,8 +19,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import duckdb
 import pytest
 
+from pipelines.cli import main
 from pipelines.livechat_reports import run_load
 from pipelines.progress import Tally
 from sources.livechat_emulator import Emulator, ReportsAPI
@@ -449,3 +452,141 @@ def test_a_group_that_stops_having_chats_disappears_from_re_fetched_days(
     finally:
         before.stop()
         after.stop()
+
+
+# The command ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_emulator(make_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An emulator, and the environment a scheduled `load` would have for it."""
+    api = make_emulator(now=at(TODAY, 20))
+    monkeypatch.setenv("SOURCES__LIVECHAT__CREDENTIALS__ACCOUNT_ID", "demo")
+    monkeypatch.setenv("SOURCES__LIVECHAT__CREDENTIALS__PERSONAL_ACCESS_TOKEN", "demo-pat")
+    monkeypatch.setenv("SOURCES__LIVECHAT__BASE_URL", api.url)
+    monkeypatch.setenv("SOURCES__LIVECHAT__BACKOFF_SECONDS", "0")
+    monkeypatch.delenv("DESTINATION__DUCKDB__CREDENTIALS", raising=False)
+    return api
+
+
+def _load(*argv: str) -> int:
+    return main(
+        ["load", "--start-date", "2026-02-02", "--end-date", "2026-02-08", "--no-transform", *argv]
+    )
+
+
+def test_the_command_loads_the_groups_it_is_given(
+    cli_emulator: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ("--reports", "chats_total_chats,chats_ranking", "--breakdown", "group")
+    assert _load(*argv, "--breakdown-groups", "1,0", "--breakdown-reports", "chats_ranking") == 0
+    out = capsys.readouterr().out
+    assert "chats_ranking_by_group" in out and "chats_total_chats_by_group" not in out
+    # no chats/groups request: the groups were given; 7 days x (1 + 2 groups) ranking requests
+    answered = {r: sum(s.values()) for r, s in cli_emulator.stats.statuses_by_report.items()}
+    assert answered == {"chats/total_chats": 1, "chats/ranking": 21}
+    db = duckdb.connect("livechat.duckdb", read_only=True)
+    groups = db.sql(
+        "select distinct group_id from livechat_reports.chats_ranking_by_group order by 1"
+    ).fetchall()
+    db.close()
+    assert groups == [("0",), ("1",)]
+
+
+@pytest.mark.parametrize(
+    ("filters", "argv", "words"),
+    [
+        (None, ("--breakdown", "region"), "Unknown breakdown `region`; valid: group"),
+        (
+            None,
+            ("--breakdown", "group", "--breakdown-reports", "chats_groups"),
+            "chats_groups cannot be broken down by group",
+        ),
+        (
+            '{"groups": {"exists": false}}',
+            ("--breakdown", "group", "--reports", "chats_total_chats"),
+            "Filter `groups` = {'exists': False} leaves no group to break chats_total_chats down",
+        ),
+        (
+            '{"groups": {"values": [0, 1]}}',
+            ("--breakdown", "group", "--breakdown-groups", "2", "--reports", "chats_ratings"),
+            "leaves no group of breakdown_groups [2] to break chats_ratings down by",
+        ),
+        (
+            '{"groups": {"values": [0, 1], "require_every_value": true}}',
+            ("--breakdown", "group", "--reports", "chats_ratings"),
+            "leaves no group to break chats_ratings down by (a chat belongs to one group)",
+        ),
+        (
+            '{"agent_response": {"exists": true}}',
+            ("--reports", "chats_total_chats,chats_missed_chats"),
+            "`agent_response` by chats_missed_chats",
+        ),
+        (
+            '{"agent_response": {"agents": {"values": ["anna.kowalska@example.com"]}}}',
+            ("--reports", "chats_total_chats"),
+            "works only together with `agent_response.first = true`",
+        ),
+        (
+            '{"event_types": {"values": ["planet"]}}',
+            ("--reports", "chats_total_chats"),
+            "has an unknown value `planet`; valid: message, system_message",
+        ),
+    ],
+)
+def test_contradictions_exit_2_before_any_request(
+    cli_emulator: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    filters: str | None,
+    argv: tuple[str, ...],
+    words: str,
+) -> None:
+    if filters:
+        monkeypatch.setenv("SOURCES__LIVECHAT__FILTERS", filters)
+    assert _load(*argv) == 2
+    assert words in capsys.readouterr().err
+    assert cli_emulator.stats.total() == 0
+
+
+def test_a_user_groups_filter_narrows_the_groups_broken_down(
+    cli_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discovered groups 0, 1, 2; the user's filter keeps 0 and 2, so 1 gets no requests."""
+    monkeypatch.setenv("SOURCES__LIVECHAT__FILTERS", '{"groups": {"exclude_values": [1]}}')
+    # chat usage takes only `groups.values` (docs), so this is refused before any request
+    assert _load("--breakdown", "group", "--reports", "chats_total_chats,tags_chat_usage") == 2
+    monkeypatch.setenv("SOURCES__LIVECHAT__FILTERS", '{"groups": {"values": [0, 2]}}')
+    assert _load("--breakdown", "group", "--reports", "chats_total_chats,tags_chat_usage") == 0
+    answered = {r: sum(s.values()) for r, s in cli_emulator.stats.statuses_by_report.items()}
+    # discovery once, each report once, per group 0 and 2 only
+    assert answered == {"chats/groups": 1, "chats/total_chats": 3, "tags/chat_usage": 21}
+    db = duckdb.connect("livechat.duckdb", read_only=True)
+    rows = db.sql(
+        "select group_id, sum(total) from livechat_reports.chats_total_chats_by_group"
+        " group by 1 order by 1"
+    ).fetchall()
+    whole = db.sql("select sum(total) from livechat_reports.chats_total_chats").fetchall()
+    db.close()
+    assert [g for g, _ in rows] == ["0", "2"]
+    assert sum(n for _, n in rows) == whole[0][0]  # the filter keeps only groups 0 and 2
+
+
+def test_require_every_value_with_exclude_values_loads_what_the_api_answers(
+    cli_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused before (the docs allow it with values or exclude_values)."""
+    tags = {"exclude_values": ["support", "sales"], "require_every_value": True}
+    monkeypatch.setenv("SOURCES__LIVECHAT__FILTERS", json.dumps({"tags": tags}))
+    assert _load("--reports", "chats_total_chats") == 0
+    body = {
+        "timezone": "UTC",
+        "filters": {**bounds(dt.date(2026, 2, 2), dt.date(2026, 2, 8), "UTC"), "tags": tags},
+    }
+    want = ask(cli_emulator, "chats/total_chats", body)["records"]
+    db = duckdb.connect("livechat.duckdb", read_only=True)
+    got = db.sql(
+        "select report_date, total from livechat_reports.chats_total_chats order by 1"
+    ).fetchall()
+    db.close()
+    assert got == [(dt.date.fromisoformat(k), v.get("total")) for k, v in sorted(want.items())]
