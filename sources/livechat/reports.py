@@ -388,6 +388,11 @@ REPORTS: tuple[ReportSpec, ...] = (
 REPORTS_BY_NAME: dict[str, ReportSpec] = {r.name: r for r in REPORTS}
 
 
+def every_report() -> tuple[ReportSpec, ...]:
+    """Every report a run can load: the registry's, then the per-group copy of each that can."""
+    return (*REPORTS, *(r.by_group() for r in REPORTS if r.group_filter is not None))
+
+
 def table_columns(table: TableSpec, spec: ReportSpec, hourly: bool) -> dict[str, TColumnSchema]:
     """Return the dlt column hints of a table, key columns first.
 
