@@ -23,8 +23,10 @@ LOADS_COLUMNS = {
 
 
 def report_tables() -> dict[str, dict[str, str]]:
-    """Return every table the source loads (lineage and per-group tables included) with its
-    declared column types."""
+    """Return every table the source loads, with its declared column types.
+
+    The lineage table and the per-group tables (`<table>_by_group`) are included.
+    """
     tables: dict[str, dict[str, str]] = {}
     for spec in every_report():
         for table in spec.tables:

@@ -70,11 +70,8 @@ def resolve_groups(value: Any) -> tuple[int, ...] | None:
     if value is None:
         return None
     items: Any = _listed(value)
-    if isinstance(items, str):
-        try:
-            items = [int(v) for v in items.split(",") if v.strip()]
-        except ValueError:
-            pass
+    if isinstance(items, str) and all(v.strip().isdigit() for v in items.split(",")):
+        items = [int(v) for v in items.split(",")]
     if (
         not isinstance(items, (list, tuple))
         or not items

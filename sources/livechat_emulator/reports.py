@@ -114,8 +114,7 @@ class Selection:
             e
             for day in self.days
             for e in day.queue
-            if self.in_range(e.started_at)
-            and e.started_at + e.duration <= self.now
+            if self.in_range(e.started_at) and e.started_at + e.duration <= self.now
         ]
 
 

@@ -590,3 +590,51 @@ def test_require_every_value_with_exclude_values_loads_what_the_api_answers(
     ).fetchall()
     db.close()
     assert got == [(dt.date.fromisoformat(k), v.get("total")) for k, v in sorted(want.items())]
+
+
+def test_a_breakdown_turned_on_later_loads_its_tables_from_start_date(tmp_path: Path) -> None:
+    """Base tables go on incrementally; the per-group ones start at start_date, like new reports.
+
+    Turning the breakdown off leaves them as they are; a `--refresh` without it is refused,
+    since it would leave them with rows of the old settings.
+    """
+    from sources.livechat.meaning import RefreshLeavesTables
+
+    start, first_today = dt.date(2026, 1, 5), dt.date(2026, 1, 12)
+    emulator = Emulator(ReportsAPI(now=at(first_today + dt.timedelta(days=2), 20))).start()
+    try:
+        loader = Loader(emulator, tmp_path / "later.duckdb")
+        options = {"reports": "chats_total_chats,chats_groups", "start_date": start}
+        loader.run(first_today, **options)
+        emulator.stats.reset()
+        later = first_today + dt.timedelta(days=2)
+        loader.run(later, breakdowns="group", **options)
+        days = loader.query(
+            "select min(report_date) as first, max(report_date) as last, count(distinct"
+            " report_date) as n from lr.chats_total_chats_by_group"
+        )
+        assert days == [{"first": start, "last": later, "n": (later - start).days + 1}]
+        windows = loader.query(
+            "select table_name, window_from, window_to from lr.report_requests"
+            " where _dlt_load_id = (select max(_dlt_load_id) from lr.report_requests)"
+            " and group_id is null order by 1"
+        )
+        # chats/groups asked once for the union of the days (the per-group table's), and
+        # chats_total_chats only its lookback
+        assert windows == [
+            {"table_name": "chats_groups", "window_from": start, "window_to": later},
+            {
+                "table_name": "chats_total_chats",
+                "window_from": first_today - dt.timedelta(days=3),
+                "window_to": later,
+            },
+        ]
+        assert emulator.stats.statuses_by_report["chats/groups"][200] == 1
+        assert loader.state()["chats_total_chats_by_group"] == str(later)
+        before = loader.query("select * from lr.chats_total_chats_by_group order by 2, 3")
+        loader.run(later, **options)  # the breakdown off again: its tables are left alone
+        assert loader.query("select * from lr.chats_total_chats_by_group order by 2, 3") == before
+        with pytest.raises(RefreshLeavesTables, match="chats_total_chats_by_group"):
+            loader.run(later, refresh=True, **options)
+    finally:
+        emulator.stop()
