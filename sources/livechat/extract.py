@@ -292,13 +292,13 @@ class GroupDirectory:
         with self._lock:
             if self._rows is not None:
                 return []
-            self._rows = []
             windows = [
                 w
                 for name in self._users()
                 if (w := run_window(self._settings, resources.get(name, {}).get(STATE_KEY)))
             ]
             if not windows:
+                self._rows = []
                 return []
             days = Window(min(w.first for w in windows), max(w.last for w in windows))
             requests = plan_requests(GROUPS_REPORT, days, self._settings.window_days)
@@ -308,11 +308,13 @@ class GroupDirectory:
                 functools.partial(_fetch, GROUPS_REPORT, settings, client, progress, r)
                 for r in requests
             ]
+            rows: list[Row] = []
             lineage: list[Row] = []
             for tables, records in client.map_ordered(jobs):
-                self._rows.extend(tables[GROUPS_REPORT.name])
+                rows.extend(tables[GROUPS_REPORT.name])
                 lineage.extend(records)
-            for row in self._rows:
+            self._rows = rows  # only once every answer is in
+            for row in rows:
                 if row.get("chats"):
                     self._groups.setdefault(row["report_date"], set()).add(int(row["group_id"]))
             logger.info(

@@ -398,7 +398,7 @@ class ClosingAPI(ReportsAPI):
 
 
 def test_a_group_that_stops_having_chats_disappears_from_re_fetched_days(
-    tmp_path: Path,
+    tmp_path: Path, destination: str | None
 ) -> None:
     today = dt.date(2026, 1, 20)
     closed = dt.date(2026, 1, 15)
@@ -407,7 +407,7 @@ def test_a_group_that_stops_having_chats_disappears_from_re_fetched_days(
     before = Emulator(ReportsAPI(now=at(today, 20))).start()
     after = Emulator(ClosingAPI(now=at(today, 20), closed_from=closed)).start()
     try:
-        loader = Loader(before, tmp_path / "closing.duckdb")
+        loader = Loader(before, tmp_path / "closing.duckdb", postgres=destination)
         options = {"reports": reports, "breakdowns": "group", "window_days": 3}
         loader.run(today, start_date=dt.date(2026, 1, 10), end_date=today, backfill=True, **options)
 
@@ -631,6 +631,13 @@ def test_a_breakdown_turned_on_later_loads_its_tables_from_start_date(tmp_path: 
         ]
         assert emulator.stats.statuses_by_report["chats/groups"][200] == 1
         assert loader.state()["chats_total_chats_by_group"] == str(later)
+        # the next run: every table from its own last day, chats/groups once for the lookback
+        loader.run(later, breakdowns="group", **options)
+        asked = loader.query(
+            "select window_from, window_to from lr.report_requests where report = 'chats/groups'"
+            " and _dlt_load_id = (select max(_dlt_load_id) from lr.report_requests)"
+        )
+        assert asked == [{"window_from": later - dt.timedelta(days=3), "window_to": later}]
         before = loader.query("select * from lr.chats_total_chats_by_group order by 2, 3")
         loader.run(later, **options)  # the breakdown off again: its tables are left alone
         assert loader.query("select * from lr.chats_total_chats_by_group order by 2, 3") == before
