@@ -288,6 +288,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"  {result.day} in {result.timezone}: {result.total_chats} chats;"
         f" answered in {result.seconds:.2f}s"
     )
+    if result.grouped_reports:
+        print(
+            f"  breakdown by group: {len(result.grouped_reports)} reports, a daily run asks"
+            f" {result.requests_per_group} more requests per group"
+        )
     return EXIT_OK
 
 

@@ -645,3 +645,20 @@ def test_a_breakdown_turned_on_later_loads_its_tables_from_start_date(tmp_path: 
             loader.run(later, refresh=True, **options)
     finally:
         emulator.stop()
+
+
+def test_check_refuses_a_bad_breakdown_and_counts_the_requests_per_group(
+    cli_emulator: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SOURCES__LIVECHAT__BREAKDOWNS", "planet")
+    assert main(["check"]) == 2
+    assert "Unknown breakdown `planet`" in capsys.readouterr().err
+    assert cli_emulator.stats.total() == 0
+    monkeypatch.setenv("SOURCES__LIVECHAT__BREAKDOWNS", '["group"]')
+    monkeypatch.setenv("SOURCES__LIVECHAT__BREAKDOWN_REPORTS", "chats_total_chats,chats_ranking")
+    assert main(["check"]) == 0
+    # a daily run loads 5 days: total chats in one window, ranking one request a day
+    assert "breakdown by group: 2 reports, a daily run asks 6 more requests per group" in (
+        capsys.readouterr().out
+    )
+    assert cli_emulator.stats.total() == 1
