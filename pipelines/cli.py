@@ -39,6 +39,15 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
         "--lookback-days", type=int, help="days re-fetched before the last loaded day (3)"
     )
     parser.add_argument("--max-concurrency", type=int, help="requests in flight at most (4)")
+    parser.add_argument(
+        "--breakdown", help="`group`: also load each report that takes a group filter per group"
+    )
+    parser.add_argument(
+        "--breakdown-reports", help="comma-separated reports to break down (default: all that can)"
+    )
+    parser.add_argument(
+        "--breakdown-groups", help="comma-separated group ids (default: those with chats)"
+    )
     parser.add_argument("--base-url", help="API base URL (default https://api.livechatinc.com)")
     parser.add_argument("--destination", default="duckdb", help="dlt destination (default duckdb)")
     parser.add_argument("--dataset", default="livechat_reports", help="dataset / schema name")
@@ -125,6 +134,10 @@ def _source_options(args: argparse.Namespace) -> dict[str, Any]:
             options[name] = value
     if args.reports is not None:
         options["reports"] = args.reports
+    for name in ("breakdown", "breakdown_reports", "breakdown_groups"):
+        value = getattr(args, name, None)
+        if value is not None:
+            options["breakdowns" if name == "breakdown" else name] = value
     if getattr(args, "refresh", False):
         options["refresh"] = True
     if args.start_date is not None or args.end_date is not None:
@@ -275,6 +288,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"  {result.day} in {result.timezone}: {result.total_chats} chats;"
         f" answered in {result.seconds:.2f}s"
     )
+    if result.grouped_reports:
+        print(
+            f"  breakdown by group: {len(result.grouped_reports)} reports, a daily run asks"
+            f" {result.requests_per_group} more requests per group"
+        )
     return EXIT_OK
 
 

@@ -1,4 +1,4 @@
-"""Benchmark: backfill speed against the request-plan ideal, a daily run, peak memory.
+"""Benchmark: backfill speed against the request-plan ideal, a daily run, peak memory, groups.
 
 Run with `make bench` (or `.venv/bin/python scripts/bench.py --help`). Everything runs against
 the emulator on loopback with a fixed latency per request; figures go to stdout as a table and
@@ -24,6 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines.livechat_reports import build_pipeline, run_load  # noqa: E402
 from sources.livechat.credentials import PersonalAccessTokenCredentials  # noqa: E402
+from sources.livechat.extract import plan_requests  # noqa: E402
+from sources.livechat.settings import resolve_settings  # noqa: E402
+from sources.livechat.windows import Window  # noqa: E402
 from sources.livechat_emulator import Emulator, ReportsAPI, Switches  # noqa: E402
 from transforms import apply_transforms  # noqa: E402
 
@@ -115,6 +118,62 @@ def bench_backfill(days: int, latency_ms: float, concurrency: int) -> dict[str, 
             }
 
 
+def group_plan(days: int, groups: list[int]) -> int:
+    """Requests the source plans for a backfill of every report broken down by `groups`.
+
+    One page per day of chats/queued_visitors_left (the answers may announce more).
+    """
+    first = TODAY - dt.timedelta(days=days - 1)
+    settings = resolve_settings(
+        account_id="demo", timezone="UTC", start_date=first, end_date=TODAY, backfill=True,
+        lookback_days=3, window_days=31, distribution="day", reports=None, filters=None,
+        today=TODAY, breakdowns=["group"], breakdown_groups=groups,
+    )  # fmt: skip
+    window = Window(first, TODAY)
+    return sum(
+        len(plan_requests(spec, window, settings.window_days, groups))
+        for spec in settings.resources
+    )
+
+
+def bench_groups(days: int, groups: int, latency_ms: float, concurrency: int) -> dict[str, Any]:
+    """A backfill of every report, each that can also per group (`groups` group ids)."""
+    ids = list(range(groups))
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        os.environ["DLT_DATA_DIR"] = str(workdir / "dlt")
+        with Emulator(ReportsAPI(now=NOW.timestamp())) as emulator:
+            empty_seconds, _ = load(
+                emulator, workdir / "empty", TODAY, concurrency,
+                start_date=TODAY, end_date=TODAY, backfill=True, reports=["chats_total_chats"],
+            )  # fmt: skip
+            emulator.switches = Switches(latency_ms=latency_ms)
+            emulator.stats.reset()
+            first = TODAY - dt.timedelta(days=days - 1)
+            seconds, summary = load(
+                emulator, workdir, TODAY, concurrency, start_date=first,
+                breakdowns=["group"], breakdown_groups=ids,
+            )  # fmt: skip
+            requests = emulator.stats.total()
+            pages = sum(emulator.stats.statuses_by_report["chats/queued_visitors_left"].values())
+            plan = group_plan(days, ids) + pages - days
+            ideal = requests * latency_ms / 1000 / concurrency + empty_seconds
+            return {
+                "days": days,
+                "groups": groups,
+                "latency_ms": latency_ms,
+                "max_concurrency": concurrency,
+                "requests": requests,
+                "planned_requests": plan,
+                "summary_requests": summary.requests,
+                "rows": sum(summary.rows.values()),
+                "seconds": round(seconds, 2),
+                "empty_run_seconds": round(empty_seconds, 2),
+                "ideal_seconds": round(ideal, 2),
+                "ratio_to_ideal": round(seconds / ideal, 3),
+            }
+
+
 class _Remote:
     """An emulator in its own process, so its memory does not count as the pipeline's."""
 
@@ -176,12 +235,25 @@ def main() -> None:
         "--memory-days", type=int, default=730, help="hourly backfill for the memory check"
     )
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--groups",
+        type=int,
+        default=0,
+        help="only the group breakdown: a --days backfill broken down by this many groups",
+    )
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     if args.memory_child:
         child_memory(args.memory_child)
+        return
+    if args.groups:
+        figures = bench_groups(args.days, args.groups, args.latency_ms, args.concurrency)
+        out = ROOT / "bench-results"
+        out.mkdir(exist_ok=True)
+        (out / "bench-groups.json").write_text(json.dumps(figures, indent=2))
+        print(json.dumps(figures, indent=2))
         return
     results = {"backfill": bench_backfill(args.days, args.latency_ms, args.concurrency)}
     if not args.skip_memory:

@@ -20,6 +20,7 @@ from typing import Any
 from dlt.pipeline.pipeline import Pipeline
 
 from sources.livechat.exceptions import ConfigurationError, LiveChatError
+from sources.livechat.reports import BY_GROUP
 
 from .fingerprint import fingerprint
 from .runner import PROJECT_DIR, TransformFailed, dbt_build, missing_dbt
@@ -118,7 +119,11 @@ def apply_transforms(
         if not existing & set(report_tables()):
             raise NoLoadedTablesError(client.dataset_name, _where(pipeline))
         views = _existing_views(client)
-        no_data = _tables_without_rows(client, existing, report_tables())
+        expected = report_tables()
+        if not any(t.endswith(BY_GROUP) for t in existing):
+            # the group breakdown is off (and was never on): its tables are not missing
+            expected = {t: c for t, c in expected.items() if not t.endswith(BY_GROUP)}
+        no_data = _tables_without_rows(client, existing, expected)
     destination_type = pipeline.destination_client().config.destination_type
     digest = fingerprint(PROJECT_DIR, columns, _versions(destination_type))
     if not force and digest == _recorded(pipeline) and model_names() <= views:

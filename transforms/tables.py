@@ -8,7 +8,7 @@ exactly the columns a load would give it.
 from __future__ import annotations
 
 from sources.livechat.extract import LINEAGE_COLUMNS, LINEAGE_TABLE
-from sources.livechat.reports import REPORTS, table_columns
+from sources.livechat.reports import every_report, table_columns
 
 # dlt's own columns on every row, and its table of completed loads (written last by each load).
 DLT_COLUMNS = {"_dlt_load_id": "text", "_dlt_id": "text"}
@@ -23,9 +23,12 @@ LOADS_COLUMNS = {
 
 
 def report_tables() -> dict[str, dict[str, str]]:
-    """Return every table the source loads (lineage included) with its declared column types."""
+    """Return every table the source loads, with its declared column types.
+
+    The lineage table and the per-group tables (`<table>_by_group`) are included.
+    """
     tables: dict[str, dict[str, str]] = {}
-    for spec in REPORTS:
+    for spec in every_report():
         for table in spec.tables:
             columns = table_columns(table, spec, hourly=False)
             tables[table.name] = {n: str(c["data_type"]) for n, c in columns.items()}

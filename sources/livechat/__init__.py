@@ -13,7 +13,7 @@ from dlt.extract.source import DltSource
 from .client import LiveChatClient
 from .credentials import LiveChatCredentials, OAuthCredentials, PersonalAccessTokenCredentials
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
-from .extract import report_rows
+from .extract import GroupDirectory, report_rows
 from .progress import NO_PROGRESS, Progress
 from .reports import REPORTS, REPORTS_BY_NAME, ReportSpec
 from .settings import Settings, check_timezone, resolve_http, resolve_settings
@@ -52,6 +52,9 @@ def livechat_reports(
     distribution: str = "day",
     reports: str | Sequence[str] | None = None,
     filters: dict[str, Any] | None = None,
+    breakdowns: str | Sequence[str] | None = None,
+    breakdown_reports: str | Sequence[str] | None = None,
+    breakdown_groups: str | Sequence[int] | None = None,
     request_timeout: float = 60.0,
     max_attempts: int = 6,
     backoff_seconds: float = 1.0,
@@ -79,6 +82,11 @@ def livechat_reports(
         reports: Report names to load (a list, or one string of comma-separated names, as an
             environment variable holds them); default all.
         filters: Report filters in the API's grammar (without from/to).
+        breakdowns: `["group"]` (or `"group"`) also loads every report that takes a group
+            filter once per group, into `<table>_by_group`; default none.
+        breakdown_reports: The reports to break down (default: every selected one that can).
+        breakdown_groups: The group ids to break down by (default: the groups chats/groups
+            finds for the run's days).
         request_timeout: Seconds to wait for an answer.
         max_attempts: Attempts per request before the run fails.
         backoff_seconds: First retry delay; it doubles each attempt (Retry-After wins).
@@ -107,6 +115,9 @@ def livechat_reports(
         reports=reports,
         filters=filters,
         today=today,
+        breakdowns=breakdowns,
+        breakdown_reports=breakdown_reports,
+        breakdown_groups=breakdown_groups,
     )
     http = resolve_http(
         max_concurrency=max_concurrency,
@@ -123,8 +134,10 @@ def livechat_reports(
         max_attempts=http.max_attempts,
         backoff_seconds=http.backoff_seconds,
     )
-    for spec in settings.reports:
-        yield _resource(spec, settings, client, progress or NO_PROGRESS)
+    progress = progress or NO_PROGRESS
+    directory = GroupDirectory(settings, client, progress) if settings.discovers_groups else None
+    for spec in settings.resources:
+        yield _resource(spec, settings, client, progress, directory)
 
 
 def settings_of(source: DltSource) -> Settings:
@@ -137,8 +150,12 @@ def settings_of(source: DltSource) -> Settings:
 
 
 def _resource(
-    spec: ReportSpec, settings: Settings, client: LiveChatClient, progress: Progress
+    spec: ReportSpec,
+    settings: Settings,
+    client: LiveChatClient,
+    progress: Progress,
+    directory: GroupDirectory | None,
 ) -> DltResource:
     return dlt.resource(report_rows, name=spec.name, max_table_nesting=0)(
-        spec, settings, client, progress=progress
+        spec, settings, client, progress=progress, directory=directory
     )

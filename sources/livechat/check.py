@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dlt
 from dlt.common.configuration import with_config
@@ -19,7 +21,7 @@ from . import DEFAULT_BASE_URL
 from .client import HINTS, RETRY_STATUSES, LiveChatClient
 from .credentials import LiveChatCredentials
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
-from .extract import request_body
+from .extract import plan_requests, request_body
 from .flatten import Context
 from .reports import REPORTS_BY_NAME
 from .settings import check_timezone, resolve_http, resolve_settings
@@ -57,6 +59,9 @@ class ConnectionCheck:
         day: The day requested (today in `timezone`).
         total_chats: The chats of that day, as the API counted them (it omits zeros).
         seconds: How long the request took.
+        grouped_reports: The reports broken down by group (none when the breakdown is off).
+        requests_per_group: What a daily run asks per group for them (a first run of
+            `lookback_days` + 2 days: the lookback, the last loaded day and today).
     """
 
     account_id: str
@@ -66,6 +71,8 @@ class ConnectionCheck:
     day: dt.date
     total_chats: int
     seconds: float
+    grouped_reports: tuple[str, ...] = ()
+    requests_per_group: int = 0
 
 
 class ConnectionCheckError(LiveChatError):
@@ -80,6 +87,13 @@ def check_connection(
     timezone: str = "UTC",
     request_timeout: float = 60.0,
     today: dt.date | None = None,
+    reports: str | Sequence[str] | None = None,
+    filters: dict[str, Any] | None = None,
+    breakdowns: str | Sequence[str] | None = None,
+    breakdown_reports: str | Sequence[str] | None = None,
+    breakdown_groups: str | Sequence[int] | None = None,
+    lookback_days: int = 3,
+    window_days: int = 31,
 ) -> ConnectionCheck:
     """Send one `chats/total_chats` request for today and report what it proved.
 
@@ -93,6 +107,13 @@ def check_connection(
         timezone: IANA zone today is taken in.
         request_timeout: Seconds to wait for the answer.
         today: The day to request; default today in `timezone`.
+        reports: The reports a load selects (checked, not requested).
+        filters: The load's filters (checked, not requested).
+        breakdowns: The load's breakdowns (checked; counted in `requests_per_group`).
+        breakdown_reports: The reports the load breaks down (checked).
+        breakdown_groups: The groups the load breaks down by (checked).
+        lookback_days: Days a daily run loads again (for `requests_per_group`).
+        window_days: Days per series request (for `requests_per_group`).
 
     Returns:
         What the check established.
@@ -106,6 +127,25 @@ def check_connection(
         raise ConfigurationError(f"`api_version` must look like 3.6; got `{api_version}`")
     if today is None:
         today = today_in(check_timezone(timezone), dt.datetime.now(dt.timezone.utc))
+    # The load's own settings, so a mistake in them is found here too (before any request).
+    load = resolve_settings(
+        account_id=credentials.account_id,
+        timezone=timezone,
+        start_date=today,
+        end_date=today,
+        backfill=True,
+        lookback_days=lookback_days,
+        window_days=window_days,
+        distribution="day",
+        reports=reports,
+        filters=filters,
+        today=today,
+        breakdowns=breakdowns,
+        breakdown_reports=breakdown_reports,
+        breakdown_groups=breakdown_groups,
+    )
+    daily = Window(today - dt.timedelta(days=load.lookback_days + 1), today)
+    per_group = sum(len(plan_requests(s, daily, load.window_days, [0])) for s in load.grouped)
     settings = resolve_settings(
         account_id=credentials.account_id,
         timezone=timezone,
@@ -162,6 +202,8 @@ def check_connection(
         day=today,
         total_chats=total if isinstance(total, int) else 0,
         seconds=time.monotonic() - started,
+        grouped_reports=tuple(s.name for s in load.grouped),
+        requests_per_group=per_group,
     )
 
 

@@ -3,7 +3,9 @@
 Re-fetched days replace what was loaded for them. Each table's merge is scoped to the account
 and the days of the run (`destination_scope`), so rows whose dimension vanished and days that
 became empty are deleted too; when a table gets no row at all, one placeholder row (empty key)
-carries the merge and is filtered out by `source_filter` before it reaches the table.
+carries the merge and is filtered out by `source_filter` before it reaches the table. Per-group
+tables merge the same way, so a group that had no chats in the re-fetched days loses its rows
+for them.
 """
 
 from __future__ import annotations
@@ -11,19 +13,30 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import dlt
 from dlt.common.schema.typing import TWriteDispositionConfig
 
+from .breakdown import allows, request_filters
 from .client import LiveChatClient
 from .flatten import Context, Row, Tables, total_pages
 from .meaning import STATE_KEY as MEANING_KEY
+from .meaning import canonical_filters
 from .progress import NO_PROGRESS, Progress
-from .reports import Kind, ReportSpec, TableSpec, primary_key, table_columns
+from .reports import (
+    GROUP_KEY,
+    REPORTS_BY_NAME,
+    Kind,
+    ReportSpec,
+    TableSpec,
+    primary_key,
+    table_columns,
+)
 from .settings import Settings
 from .windows import Period, Window, periods_touching, plan_range, split
 
@@ -32,27 +45,54 @@ LINEAGE_TABLE = "report_requests"
 STATE_KEY = "last_loaded_day"
 
 
+GROUPS_REPORT = REPORTS_BY_NAME["chats_groups"]
+
+
 @dataclass(frozen=True)
 class Request:
-    """One planned request: the days it covers and, for per-period reports, the period."""
+    """One planned request: the days it covers, the period or the group it is for."""
 
     window: Window
     period: Period | None = None
+    group: int | None = None
 
 
-def plan_requests(spec: ReportSpec, window: Window, window_days: int) -> list[Request]:
-    """Return the requests that load `window` for a report: the fewest its kind allows."""
+def plan_requests(
+    spec: ReportSpec, window: Window, window_days: int, groups: Sequence[int] = ()
+) -> list[Request]:
+    """Return the requests that load `window` for a report: the fewest its kind allows.
+
+    A per-group report (`spec.group`) makes the same requests once for each of `groups`.
+    """
     if spec.kind is Kind.SERIES:
-        return [Request(w) for w in split(window, window_days)]
-    if spec.kind is Kind.PERIOD:
-        return [Request(p.window, p) for p in periods_touching(window)]
-    return [Request(Window(day, day)) for day in window.days]
+        plan = [Request(w) for w in split(window, window_days)]
+    elif spec.kind is Kind.PERIOD:
+        plan = [Request(p.window, p) for p in periods_touching(window)]
+    else:
+        plan = [Request(Window(day, day)) for day in window.days]
+    if spec.group is None:
+        return plan
+    return [replace(r, group=g) for r in plan for g in groups]
 
 
-def request_body(spec: ReportSpec, settings: Settings, window: Window) -> dict[str, Any]:
-    """Build the JSON body of one request."""
+def run_window(settings: Settings, last_loaded: str | None) -> Window | None:
+    """Return the days a report loads in this run, from its last loaded day (None: nothing)."""
+    if settings.backfill or settings.refresh:
+        return Window(settings.start_date, settings.end_date)
+    return plan_range(
+        start_date=settings.start_date,
+        end_date=settings.end_date,
+        last_loaded=dt.date.fromisoformat(last_loaded) if last_loaded else None,
+        lookback_days=settings.lookback_days,
+    )
+
+
+def request_body(
+    spec: ReportSpec, settings: Settings, window: Window, group: int | None = None
+) -> dict[str, Any]:
+    """Build the JSON body of one request (for one group of a per-group report)."""
     start, end = window.bounds(settings.timezone)
-    filters: dict[str, Any] = dict(settings.filters)
+    filters = request_filters(spec, settings.filters, group)
     if spec.time_filter == "greetings":
         filters["greetings"] = {**filters.get("greetings", {}), "from": start, "to": end}
     else:
@@ -90,14 +130,16 @@ def write_disposition(
         "strategy": "delete-insert",
         "destination_scope": scope,
     }
-    if table.dimensions:
-        config["source_filter"] = f"{table.dimensions[0]} <> ''"
+    if table.merge_key:
+        config["source_filter"] = f"{table.merge_key} <> ''"
     return config  # type: ignore[return-value]
 
 
 def placeholder_row(table: TableSpec, settings: Settings, window: Window) -> Row:
-    """A row with an empty dimension: it carries the merge of a table that got no rows."""
+    """A row with an empty key: it carries the merge of a table that got no rows."""
     row: Row = {"account_id": settings.account_id, "report_date": window.first}
+    if table.grouped:
+        row[GROUP_KEY] = ""
     row.update({d: "" for d in table.dimensions})
     return row
 
@@ -124,6 +166,7 @@ LINEAGE_COLUMNS: dict[str, Any] = {
         ("timezone", "text"),
         ("distribution", "text"),
         ("filters", "text"),
+        ("group_id", "text"),
         ("page", "bigint"),
         ("http_status", "bigint"),
         ("attempts", "bigint"),
@@ -142,16 +185,24 @@ def _fetch(
     request: Request,
 ) -> tuple[Tables, list[Row]]:
     """Fetch and flatten one planned request (every page of it); runs on the client's pool."""
+    group = request.group
     ctx = Context(
-        report=spec.path,
-        table=spec.name,
+        report=spec.path if group is None else f"{spec.path} (group {group})",
+        table=spec.table.base or spec.name,
         account_id=settings.account_id,
         window=request.window,
         timezone=settings.timezone,
         distribution=settings.distribution if spec.hourly else "day",
         period=request.period.kind if request.period else None,
     )
-    body = request_body(spec, settings, request.window)
+    body = request_body(spec, settings, request.window, group)
+    filters = {k: v for k, v in body["filters"].items() if k not in ("from", "to")}
+    if "greetings" in filters:
+        filters["greetings"] = {
+            k: v for k, v in filters["greetings"].items() if k not in ("from", "to")
+        }
+        filters = {k: v for k, v in filters.items() if v}
+    by_base = {t.base or t.name: t for t in spec.tables}
     tables: Tables = {t.name: [] for t in spec.tables}
     lineage: list[Row] = []
     page, pages, announced = 1, 1, 1
@@ -165,7 +216,10 @@ def _fetch(
         if answer.get("name") != spec.response_name:
             raise ctx.fail(f"`name` is `{answer.get('name')}`, expected `{spec.response_name}`")
         for name, rows in spec.flatten(answer, ctx).items():
-            tables[name].extend(rows)
+            table = by_base[name]
+            if group is not None:
+                rows = [_in_group(row, table, group, ctx) for row in rows]
+            tables[table.name].extend(rows)
         if spec.kind is Kind.PAGED:
             pages = total_pages(answer, ctx)
             if pages > announced:  # the plan counted one page per day
@@ -182,7 +236,8 @@ def _fetch(
                 "period": ctx.period,
                 "timezone": settings.timezone,
                 "distribution": body.get("distribution"),
-                "filters": settings.meaning["filters"],
+                "filters": canonical_filters(filters),
+                "group_id": None if group is None else str(group),
                 "page": page if spec.kind is Kind.PAGED else None,
                 "http_status": fetched.status,
                 "attempts": fetched.attempts,
@@ -197,6 +252,91 @@ def _fetch(
     return tables, lineage
 
 
+def _in_group(row: Row, table: TableSpec, group: int, ctx: Context) -> Row:
+    """A row of a per-group answer: its group in `group_id`, clashing columns renamed."""
+    out = {table.group_renames.get(k, k): v for k, v in row.items()}
+    if GROUP_KEY in out:
+        raise ctx.fail(f"the answer has a `{GROUP_KEY}` field, which would overwrite the group")
+    out[GROUP_KEY] = str(group)
+    return out
+
+
+class GroupDirectory:
+    """The groups with chats on each day of the run, asked from chats/groups once per run.
+
+    The chats_groups report and every per-group report share it: the first that needs it asks
+    chats/groups for the union of their days (the same requests chats_groups would make for
+    itself in a backfill), and chats_groups takes its rows from those answers instead of asking
+    again. Each request is counted and recorded in the lineage once, by the report that made
+    it. It runs in the thread that runs the resources, so the client's pool never waits on
+    itself.
+    """
+
+    def __init__(self, settings: Settings, client: LiveChatClient, progress: Progress) -> None:
+        self._settings = settings
+        self._client = client
+        self._progress = progress
+        self._lock = threading.Lock()
+        self._rows: list[Row] | None = None
+        self._groups: dict[dt.date, set[int]] = {}
+
+    def _users(self) -> list[str]:
+        selected = GROUPS_REPORT in self._settings.reports
+        return [
+            *([GROUPS_REPORT.name] if selected else []),
+            *(s.name for s in self._settings.grouped),
+        ]
+
+    def _ask(self, resources: Mapping[str, Any]) -> list[Row]:
+        """Ask chats/groups for every day a user of the directory loads; return the lineage."""
+        with self._lock:
+            if self._rows is not None:
+                return []
+            windows = [
+                w
+                for name in self._users()
+                if (w := run_window(self._settings, resources.get(name, {}).get(STATE_KEY)))
+            ]
+            if not windows:
+                self._rows = []
+                return []
+            days = Window(min(w.first for w in windows), max(w.last for w in windows))
+            requests = plan_requests(GROUPS_REPORT, days, self._settings.window_days)
+            self._progress.planned(GROUPS_REPORT.name, len(requests))
+            settings, client, progress = self._settings, self._client, self._progress
+            jobs = [
+                functools.partial(_fetch, GROUPS_REPORT, settings, client, progress, r)
+                for r in requests
+            ]
+            rows: list[Row] = []
+            lineage: list[Row] = []
+            for tables, records in client.map_ordered(jobs):
+                rows.extend(tables[GROUPS_REPORT.name])
+                lineage.extend(records)
+            self._rows = rows  # only once every answer is in
+            for row in rows:
+                if row.get("chats"):
+                    self._groups.setdefault(row["report_date"], set()).add(int(row["group_id"]))
+            logger.info(
+                "chats/groups: %d requests for %s (groups of the run's days)", len(requests), days
+            )
+            return lineage
+
+    def groups(self, window: Window, resources: Mapping[str, Any]) -> tuple[list[int], list[Row]]:
+        """Return the groups with chats on any day of `window`, and the lineage to record."""
+        lineage = self._ask(resources)
+        found: set[int] = set()
+        for day in window.days:
+            found |= self._groups.get(day, set())
+        return sorted(found), lineage
+
+    def rows(self, window: Window, resources: Mapping[str, Any]) -> tuple[list[Row], list[Row]]:
+        """Return chats_groups' rows for `window`, and the lineage to record."""
+        lineage = self._ask(resources)
+        rows = [r for r in self._rows or [] if window.first <= r["report_date"] <= window.last]
+        return rows, lineage
+
+
 def report_rows(
     spec: ReportSpec,
     settings: Settings,
@@ -204,42 +344,56 @@ def report_rows(
     state: Callable[[], dict[str, Any]] = dlt.current.resource_state,
     source_state: Callable[[], dict[str, Any]] = dlt.current.source_state,
     progress: Progress = NO_PROGRESS,
+    directory: GroupDirectory | None = None,
 ) -> Iterator[Any]:
     """Yield a report's rows for the run: the resource function of every report.
 
     Args:
-        spec: The report.
+        spec: The report (or its per-group copy).
         settings: The run's validated settings.
         client: The shared HTTP client.
         state: Returns this resource's dlt state.
         source_state: Returns the source's dlt state, where the dataset's meaning is recorded.
         progress: Told the plan, each answered request and the real rows yielded.
+        directory: Where chats_groups and per-group reports get the run's groups, when the run
+            finds them with chats/groups.
     """
     resource_state = state()
+    source = source_state()
     # Committed with this run's rows, and only with them, like every dlt state change.
-    source_state()[MEANING_KEY] = settings.meaning
+    source[MEANING_KEY] = settings.meaning
     last_loaded = resource_state.get(STATE_KEY)
-    window: Window | None
-    if settings.backfill or settings.refresh:
-        window = Window(settings.start_date, settings.end_date)
-    else:
-        window = plan_range(
-            start_date=settings.start_date,
-            end_date=settings.end_date,
-            last_loaded=dt.date.fromisoformat(last_loaded) if last_loaded else None,
-            lookback_days=settings.lookback_days,
-        )
+    window = run_window(settings, last_loaded)
     if window is None:
         logger.info("%s: nothing to load (last loaded day %s)", spec.name, last_loaded)
         return
-    requests = plan_requests(spec, window, settings.window_days)
-    progress.planned(spec.name, len(requests))
+    resources = source.get("resources", {})
+    answers: Iterable[tuple[Tables, list[Row]]]
+    asked: list[Row] = []
+    if directory is not None and spec.name == GROUPS_REPORT.name:
+        rows, asked = directory.rows(window, resources)
+        requests: list[Request] = []
+        answers = [({spec.name: rows}, [])]
+    else:
+        groups: Sequence[int] = ()
+        if spec.group is not None:
+            if directory is not None:
+                groups, asked = directory.groups(window, resources)
+            else:
+                groups = settings.breakdown_groups or ()
+            groups = [g for g in groups if allows(spec, settings.filters, g)]
+        requests = plan_requests(spec, window, settings.window_days, groups)
+        progress.planned(spec.name, len(requests))
+        jobs = [functools.partial(_fetch, spec, settings, client, progress, r) for r in requests]
+        answers = client.map_ordered(jobs)
     started = time.monotonic()
     hinted: set[str] = set()
     counts = {t.name: 0 for t in spec.tables}
     by_name = {t.name: t for t in spec.tables}
-    jobs = [functools.partial(_fetch, spec, settings, client, progress, r) for r in requests]
-    for tables, lineage in client.map_ordered(jobs):
+    if asked:
+        progress.rows(LINEAGE_TABLE, len(asked))
+        yield _mark_lineage(asked, hinted)
+    for tables, lineage in answers:
         for name, rows in tables.items():
             if not rows:
                 continue
@@ -251,9 +405,10 @@ def report_rows(
             yield _mark_lineage(lineage, hinted)
     for name, count in counts.items():
         table = by_name[name]
-        # Only dimension tables can end a run without rows (series and per-day tables always
-        # have a row per day); their placeholder carries the merge and is filtered out.
-        if count == 0 and table.dimensions and spec.kind is not Kind.PERIOD:
+        # Only dimension and per-group tables can end a run without rows (series and per-day
+        # tables always have a row per day); their placeholder carries the merge and is
+        # filtered out.
+        if count == 0 and table.merge_key and spec.kind is not Kind.PERIOD:
             progress.rows(name, 0)
             yield _mark(
                 [placeholder_row(table, settings, window)],
@@ -265,7 +420,8 @@ def report_rows(
             )
     logger.info(
         "%s: %d requests for %s, %s rows, %.1fs",
-        spec.name, len(requests), window, sum(counts.values()), time.monotonic() - started,
+        spec.name, len(requests) + len(asked), window, sum(counts.values()),
+        time.monotonic() - started,
     )  # fmt: skip
     if settings.refresh:
         resource_state[STATE_KEY] = str(window.last)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Any
 
 from dlt.common.data_types import TDataType
 from dlt.common.schema.typing import TColumnSchema
 
 from . import flatten
-from .filters import ALL_FILTERS
+from .filters import (
+    AGENT_FILTERS,
+    CHAT_FILTERS,
+    CHAT_USAGE_FILTERS,
+    GREETING_FILTERS,
+    NO_FILTERS,
+    Accepted,
+)
 from .flatten import Flattener
 
 
@@ -22,17 +31,55 @@ class Kind(str, Enum):
     PERIOD = "period"  # one aggregate per ISO week and calendar month a run touches
 
 
+GROUP_KEY = "group_id"
+BY_GROUP = "_by_group"
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """A warehouse table: its key columns after `account_id` (and the day), and its columns.
 
     Key columns are text (ids are kept as the API sends them) unless `key_types` says otherwise.
+
+    Attributes:
+        name: The table's name.
+        dimensions: Key columns after the day (and hour).
+        columns: Metric and attribute columns.
+        key_types: Types of key columns that are not text.
+        group_renames: Columns renamed in the table's per-group copy, where a column of the
+            answer is already called `group_id` (chats/forms: the form's group).
+        base: For a per-group table, the table it breaks down.
     """
 
     name: str
     dimensions: tuple[str, ...]
     columns: dict[str, TDataType]
     key_types: dict[str, TDataType] = field(default_factory=dict)
+    group_renames: dict[str, str] = field(default_factory=dict)
+    base: str | None = None
+
+    @property
+    def grouped(self) -> bool:
+        """Whether this is a per-group table (`group_id` in the key, after `account_id`)."""
+        return self.base is not None
+
+    @property
+    def merge_key(self) -> str | None:
+        """The key column that is empty in a merge placeholder row, if the table can be empty."""
+        if self.grouped:
+            return GROUP_KEY
+        return self.dimensions[0] if self.dimensions else None
+
+    def by_group(self) -> TableSpec:
+        """Return the per-group table: the same columns, `group_id` in the key."""
+        return TableSpec(
+            self.name + BY_GROUP,
+            self.dimensions,
+            {self.group_renames.get(n, n): t for n, t in self.columns.items()},
+            self.key_types,
+            self.group_renames,
+            base=self.name,
+        )
 
 
 @dataclass(frozen=True)
@@ -46,9 +93,13 @@ class ReportSpec:
         flatten: Body -> rows per table.
         table: The main table (its name is also the resource and report name).
         extra_tables: Further tables the flattener fills from the same answers.
-        filters: User filters the endpoint accepts.
+        filters: User filters the endpoint accepts, with their modes.
         hourly: Whether `distribution = "hour"` applies (series reports).
         time_filter: Where the time pair goes: `filters` or `filters.greetings`.
+        fixed_filters: Filters every request of the report carries (what defines it).
+        group_filter: Where a request's one group goes when the report is broken down by
+            group (`groups` or `greetings.groups`); None when it cannot be.
+        group: For a per-group copy made by `by_group`, the report it breaks down.
     """
 
     path: str
@@ -57,9 +108,12 @@ class ReportSpec:
     flatten: Flattener
     table: TableSpec
     extra_tables: tuple[TableSpec, ...] = ()
-    filters: tuple[str, ...] = ALL_FILTERS
+    filters: Accepted = field(default_factory=lambda: CHAT_FILTERS)
     hourly: bool = False
     time_filter: str = "filters"
+    fixed_filters: Mapping[str, Any] = field(default_factory=dict)
+    group_filter: str | None = "groups"
+    group: str | None = None
 
     @property
     def name(self) -> str:
@@ -71,6 +125,21 @@ class ReportSpec:
         """Every table the report loads."""
         return (self.table, *self.extra_tables)
 
+    def by_group(self) -> ReportSpec:
+        """Return the report broken down by group: one request per group, per-group tables.
+
+        Its name (the main per-group table) names its resource, so it keeps an incremental
+        state of its own: a breakdown turned on later starts at `start_date`, like a new report.
+        """
+        if self.group_filter is None:
+            raise ValueError(f"{self.name} cannot be broken down by group")
+        return replace(
+            self,
+            table=self.table.by_group(),
+            extra_tables=tuple(t.by_group() for t in self.extra_tables),
+            group=self.name,
+        )
+
 
 def _series(
     path: str,
@@ -80,8 +149,10 @@ def _series(
     *,
     dimensions: tuple[str, ...] = (),
     flattener: Flattener = flatten.series,
-    filters: tuple[str, ...] = ALL_FILTERS,
+    filters: Accepted = CHAT_FILTERS,
     time_filter: str = "filters",
+    fixed_filters: Mapping[str, Any] | None = None,
+    group_filter: str | None = "groups",
 ) -> ReportSpec:
     return ReportSpec(
         path,
@@ -92,12 +163,16 @@ def _series(
         filters=filters,
         hourly=True,
         time_filter=time_filter,
+        fixed_filters=fixed_filters or {},
+        group_filter=group_filter,
     )
 
 
 COUNT: TDataType = "bigint"
 SECONDS: TDataType = "double"
 TEXT: TDataType = "text"
+
+MISSED_CHATS: Mapping[str, Any] = {"agent_response": {"exists": False}}
 
 _QUEUE_STATS = {
     f"{part}_{stat}": (COUNT if stat == "count" else SECONDS)
@@ -126,6 +201,16 @@ REPORTS: tuple[ReportSpec, ...] = (
         "chats_total_chats",
         {"total": COUNT, "continuous": COUNT},
     ),
+    # Missed chats (no agent response): the API has no report for them; this project defines
+    # them with the documented filter. A user `agent_response` filter would contradict it.
+    _series(
+        "chats/total_chats",
+        "total-chats-report",
+        "chats_missed_chats",
+        {"total": COUNT, "continuous": COUNT},
+        filters={k: v for k, v in CHAT_FILTERS.items() if k != "agent_response"},
+        fixed_filters=MISSED_CHATS,
+    ),
     _series(
         "chats/ratings",
         "ratings-report",
@@ -153,8 +238,9 @@ REPORTS: tuple[ReportSpec, ...] = (
         {"accepted": COUNT, "canceled": COUNT, "displayed": COUNT, "goals": COUNT},
         dimensions=("greeting_id",),
         flattener=flatten.series_dimension("greeting_id"),
-        filters=(),
+        filters=GREETING_FILTERS,
         time_filter="greetings",
+        group_filter="greetings.groups",
     ),
     _series(
         "chats/response_time",
@@ -175,20 +261,22 @@ REPORTS: tuple[ReportSpec, ...] = (
         {"chats": COUNT},
         dimensions=("group_id",),
         flattener=flatten.series_counts("group_id", "chats"),
+        group_filter=None,  # each row is a group already
     ),
     _series(
         "chats/queued_visitors",
         "queued-visitors-report",
         "chats_queued_visitors",
         _QUEUE_STATS,
-        filters=(),
+        filters=NO_FILTERS,  # a customer report: only from/to (docs)
+        group_filter=None,
     ),
     _series(
         "agents/availability",
         "availability-report",
         "agents_availability",
         {"hours": "double", "minutes": "double"},
-        filters=("agents", "groups"),
+        filters=AGENT_FILTERS,
     ),
     ReportSpec(
         "chats/ranking",
@@ -206,7 +294,12 @@ REPORTS: tuple[ReportSpec, ...] = (
         Kind.RANGE,
         "form-report",
         flatten.forms,
-        TableSpec("chats_forms", ("form_id",), {"group_id": COUNT, "count": COUNT}),
+        TableSpec(
+            "chats_forms",
+            ("form_id",),
+            {"group_id": COUNT, "count": COUNT},
+            group_renames={"group_id": "form_group_id"},
+        ),
         extra_tables=(
             TableSpec(
                 flatten.FORM_ANSWERS_TABLE,
@@ -235,7 +328,7 @@ REPORTS: tuple[ReportSpec, ...] = (
                 "not_accepting_chats_time": SECONDS,
             },
         ),
-        filters=("agents", "groups"),
+        filters=AGENT_FILTERS,
     ),
     ReportSpec(
         "tags/chat_usage",
@@ -243,7 +336,7 @@ REPORTS: tuple[ReportSpec, ...] = (
         "tags-chat-usage-report",
         flatten.keyed_counts("tag", "chats"),
         TableSpec("tags_chat_usage", ("tag",), {"chats": COUNT}),
-        filters=("groups",),
+        filters=CHAT_USAGE_FILTERS,
     ),
     ReportSpec(
         "customers/unique_visitors",
@@ -251,7 +344,8 @@ REPORTS: tuple[ReportSpec, ...] = (
         "visitors-report",
         flatten.summary,
         TableSpec("customers_unique_visitors", (), {"unique_visitors": COUNT, "page_views": COUNT}),
-        filters=(),
+        filters=NO_FILTERS,
+        group_filter=None,
     ),
     ReportSpec(
         "customers/unique_visitors",
@@ -264,7 +358,8 @@ REPORTS: tuple[ReportSpec, ...] = (
             {"period_end": "date", "unique_visitors": COUNT, "page_views": COUNT},
             key_types={"period_start": "date"},
         ),
-        filters=(),
+        filters=NO_FILTERS,
+        group_filter=None,
     ),
     ReportSpec(
         "chats/queued_visitors_left",
@@ -285,11 +380,17 @@ REPORTS: tuple[ReportSpec, ...] = (
                 "queue_url": TEXT,
             },
         ),
-        filters=(),
+        filters=NO_FILTERS,
+        group_filter=None,
     ),
 )
 
 REPORTS_BY_NAME: dict[str, ReportSpec] = {r.name: r for r in REPORTS}
+
+
+def every_report() -> tuple[ReportSpec, ...]:
+    """Every report a run can load: the registry's, then the per-group copy of each that can."""
+    return (*REPORTS, *(r.by_group() for r in REPORTS if r.group_filter is not None))
 
 
 def table_columns(table: TableSpec, spec: ReportSpec, hourly: bool) -> dict[str, TColumnSchema]:
@@ -301,6 +402,8 @@ def table_columns(table: TableSpec, spec: ReportSpec, hourly: bool) -> dict[str,
         hourly: Whether the run uses `distribution = "hour"` (puts `report_hour` in the key).
     """
     key: dict[str, TDataType] = {"account_id": TEXT}
+    if table.grouped:
+        key[GROUP_KEY] = TEXT
     if spec.kind is not Kind.PERIOD:
         key["report_date"] = "date"
         if spec.hourly:

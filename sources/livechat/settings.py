@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .breakdown import resolve_breakdowns, resolve_grouped, resolve_groups
 from .exceptions import ConfigurationError
 from .filters import check_accepted, validate_filters
 from .meaning import meaning_of
@@ -34,6 +35,10 @@ class Settings:
         distribution: `day` or `hour`.
         reports: The selected reports, in registry order.
         filters: Validated user filters.
+        refresh: Whether this run replaces every row of the account (see above).
+        breakdowns: `("group",)` when reports are also loaded per group.
+        grouped: The per-group copies of the selected reports the run loads.
+        breakdown_groups: The groups to break down by; None finds them with chats/groups.
     """
 
     account_id: str
@@ -47,6 +52,19 @@ class Settings:
     reports: tuple[ReportSpec, ...]
     filters: Mapping[str, Any]
     refresh: bool = False
+    breakdowns: tuple[str, ...] = ()
+    grouped: tuple[ReportSpec, ...] = ()
+    breakdown_groups: tuple[int, ...] | None = None
+
+    @property
+    def resources(self) -> tuple[ReportSpec, ...]:
+        """Every report the run loads: the selected ones, then their per-group copies."""
+        return (*self.reports, *self.grouped)
+
+    @property
+    def discovers_groups(self) -> bool:
+        """Whether the run asks chats/groups which groups to break reports down by."""
+        return bool(self.grouped) and self.breakdown_groups is None
 
     @property
     def meaning(self) -> dict[str, str]:
@@ -181,6 +199,9 @@ def resolve_settings(
     reports: Sequence[str] | str | None,
     filters: Mapping[str, Any] | None,
     today: dt.date,
+    breakdowns: Any = None,
+    breakdown_reports: Any = None,
+    breakdown_groups: Any = None,
 ) -> Settings:
     """Validate the source's arguments.
 
@@ -198,6 +219,9 @@ def resolve_settings(
         reports: Report names (list or comma-separated), None for all.
         filters: User filters, without from/to.
         today: Today in `timezone`.
+        breakdowns: `["group"]` to load the reports that take a group filter per group too.
+        breakdown_reports: Which reports to break down (default: every selected one that can).
+        breakdown_groups: Group ids to break down by (default: those chats/groups finds).
 
     Raises:
         ConfigurationError: On the first invalid value, with what to do about it.
@@ -227,6 +251,9 @@ def resolve_settings(
     selected = select_reports(reports)
     user_filters = validate_filters(filters)
     check_accepted(user_filters, {r.name: r.filters for r in selected})
+    wanted = resolve_breakdowns(breakdowns)
+    groups = resolve_groups(breakdown_groups) if wanted else None
+    grouped = resolve_grouped(wanted, breakdown_reports, groups, selected, user_filters)
     return Settings(
         account_id=account_id,
         timezone=timezone,
@@ -239,6 +266,9 @@ def resolve_settings(
         distribution=distribution,
         reports=selected,
         filters=user_filters,
+        breakdowns=wanted,
+        grouped=grouped,
+        breakdown_groups=groups,
     )
 
 

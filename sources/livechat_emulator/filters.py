@@ -2,14 +2,15 @@
 
 `parse_filters` checks a request's `filters` object against what one report accepts and returns
 `Filters`: the validated filters (echoed back in `request.filters`), the time pair that sets the
-report's range, and the tests that chats, greeting displays, agents and queue entries must pass.
+report's range, and the tests that chats, greeting displays and agents must pass.
 
 Documented, and applied as written: `values` passes chats having any of the values, and all of
 them with `require_every_value`; `exists = false` on `agents` is the unassigned chats;
 `agent_response.first` makes `agent_response.agents` / `.groups` test the first response, and
 they "work only" with it (so without it they are refused); `greetings.from/to` selects chats
 started from a greeting in that range; a request has one pair of time filters; agents reports
-take `agents.*` and `groups.values`, `tags/chat_usage` takes `groups.values`.
+take `agents.*` and `groups.values`, `tags/chat_usage` takes `groups.values`, and the customer
+reports (unique visitors, queued visitors and those who left the queue) take only from/to.
 
 LiveChat does not document the rest; the emulator assumes:
 - `exclude_values` passes chats having none of the values, and with `require_every_value`
@@ -82,7 +83,7 @@ class Accepts:
         filters: Filter name -> the modes it takes (`values`, `exclude_values`, `exists`,
             `require_every_value`); composite filters (properties, agent_response, greetings,
             forms) take their documented keys.
-        target: What the filters select: `chats`, `greetings` (displays), `agents` or `queue`.
+        target: What the filters select: `chats`, `greetings` (displays) or `agents`.
     """
 
     filters: Mapping[str, tuple[str, ...]]
@@ -95,7 +96,6 @@ AGENTS = Accepts(
     {"agents": ("values", "exclude_values", "require_every_value"), "groups": ("values",)},
     "agents",
 )
-QUEUE = Accepts({"groups": ALL_MODES}, "queue")
 CHAT_USAGE = Accepts({"groups": ("values",)})
 NO_FILTERS = Accepts({})
 PAIR_NAMES = {
@@ -164,7 +164,6 @@ class Filters:
         chat_tests: Tests every counted chat must pass: (chat, now) -> bool.
         greeting_tests: Tests every counted greeting display must pass.
         agent_tests: Tests an agent (email) must pass in the agents reports.
-        queue_group: The `groups` filter of the queue reports, if any.
     """
 
     spec: Mapping[str, Any] = field(default_factory=dict)
@@ -172,7 +171,6 @@ class Filters:
     chat_tests: tuple[ChatTest, ...] = ()
     greeting_tests: tuple[Callable[[GreetingEvent], bool], ...] = ()
     agent_tests: tuple[Callable[[str], bool], ...] = ()
-    queue_group: Mapping[str, Any] | None = None
 
     def chat(self, chat: Chat, now: int) -> bool:
         """Whether a chat passes every filter."""
@@ -185,10 +183,6 @@ class Filters:
     def agent(self, email: str) -> bool:
         """Whether an agent passes the agents reports' filters."""
         return all(test(email) for test in self.agent_tests)
-
-    def queue_entry_group(self, group_id: int) -> bool:
-        """Whether a queue entry's group passes the `groups` filter."""
-        return self.queue_group is None or matches(self.queue_group, {group_id})
 
 
 def _item_type_name(item_type: type | None) -> str:
@@ -516,7 +510,6 @@ def parse_filters(raw: Any, accepts: Accepts) -> Filters:
     chat_tests: list[ChatTest] = []
     greeting_tests: list[Callable[[GreetingEvent], bool]] = []
     agent_tests: list[Callable[[str], bool]] = []
-    queue_group = None
     if "forms" in raw and "surveys" in raw:
         raise ValidationError("give `filters.forms` or `filters.surveys` (its v3.4 name), not both")
     for name, value in raw.items():
@@ -560,8 +553,6 @@ def parse_filters(raw: Any, accepts: Accepts) -> Filters:
             spec[name] = checked
             if accepts.target == "chats":
                 chat_tests.append(_chat_test(checked, name))
-            elif accepts.target == "queue":
-                queue_group = checked
             elif accepts.target == "greetings":
                 greeting_tests.append(_test(checked, GREETING_VALUES[name]))
             else:
@@ -577,5 +568,4 @@ def parse_filters(raw: Any, accepts: Accepts) -> Filters:
         chat_tests=tuple(chat_tests),
         greeting_tests=tuple(greeting_tests),
         agent_tests=tuple(agent_tests),
-        queue_group=queue_group,
     )

@@ -114,9 +114,7 @@ class Selection:
             e
             for day in self.days
             for e in day.queue
-            if self.in_range(e.started_at)
-            and e.started_at + e.duration <= self.now
-            and self.query.filters.queue_entry_group(e.group_id)
+            if self.in_range(e.started_at) and e.started_at + e.duration <= self.now
         ]
 
 
@@ -505,8 +503,9 @@ REPORTS: dict[str, ReportDef] = {
         _timing("first-response-time-report", "first_response_time")
     ),
     "chats/groups": ReportDef(groups),
-    "chats/queued_visitors": ReportDef(queued_visitors, accepts=filters.QUEUE),
-    "chats/queued_visitors_left": ReportDef(queued_visitors_left, accepts=filters.QUEUE),
+    # Customer reports in the docs (under chats/ in the URL): only from/to.
+    "chats/queued_visitors": ReportDef(queued_visitors, accepts=filters.NO_FILTERS),
+    "chats/queued_visitors_left": ReportDef(queued_visitors_left, accepts=filters.NO_FILTERS),
     "agents/availability": ReportDef(
         availability, distributions=AGENTS_DISTRIBUTIONS, accepts=filters.AGENTS
     ),

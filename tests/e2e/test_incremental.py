@@ -100,7 +100,7 @@ def test_the_same_run_twice_leaves_identical_tables(
     first = snapshot(loader)
     loader.run(today)
     assert snapshot(loader) == first
-    assert len(first) == 19 and sum(len(rows) for rows in first.values()) > 300
+    assert len(first) == 20 and sum(len(rows) for rows in first.values()) > 300
 
 
 def test_overlapping_backfills_never_duplicate_and_leave_the_state(

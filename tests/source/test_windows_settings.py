@@ -222,4 +222,4 @@ def test_reports_are_selected_by_name_in_registry_order() -> None:
     assert [r.name for r in s.reports] == ["chats_duration", "chats_ratings"]
     s = settings(reports='["chats_ratings", "chats_duration"]')  # a JSON list, as env may hold it
     assert [r.name for r in s.reports] == ["chats_duration", "chats_ratings"]
-    assert len(settings().reports) == 18
+    assert len(settings().reports) == 19  # 17 endpoints, two of them twice
