@@ -81,7 +81,14 @@ def test_every_model_states_its_grain_and_every_mart_has_its_grain_tested() -> N
 
 def test_the_unit_tests_pin_the_rollup_rules() -> None:
     tests = _yaml(MODELS / "marts" / "_marts__unit_tests.yml")["unit_tests"]
-    assert {t["model"] for t in tests} == {"kpi_weekly", "kpi_monthly", "agent_scorecard_monthly"}
+    assert {t["model"] for t in tests} == {
+        "kpi_daily",
+        "kpi_weekly",
+        "kpi_monthly",
+        "kpi_weekly_by_group",
+        "kpi_monthly_by_group",
+        "agent_scorecard_monthly",
+    }
     assert all(len(t["name"]) <= 63 for t in tests)  # PostgreSQL's limit on relation names
 
 
@@ -106,6 +113,9 @@ def test_model_names_are_the_views_users_query() -> None:
         "tag_usage_monthly",
         "greeting_funnel_monthly",
         "group_chats_monthly",
+        "kpi_daily_by_group",
+        "kpi_weekly_by_group",
+        "kpi_monthly_by_group",
     } <= model_names()
 
 
