@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from transforms import PROJECT_DIR, TransformResult, model_names
+from transforms import PROJECT_DIR, TransformResult, expected_tables, model_names
 from transforms.fingerprint import fingerprint, package_files
 from transforms.runner import TransformFailed, _first_line
 from transforms.tables import LOADS_COLUMNS, LOADS_TABLE, report_tables
@@ -166,3 +166,9 @@ def test_the_note_names_the_tables_without_data_in_one_line() -> None:
     assert TransformResult().note is None
     note = TransformResult(no_data=("chats_tags", "chats_ratings")).note
     assert note == "No data yet for: chats_tags, chats_ratings (the views read them as empty)."
+
+
+def test_the_note_names_per_group_tables_only_once_the_breakdown_was_loaded() -> None:
+    tables = ["chats_ratings", "chats_ratings_by_group", "chats_total_chats_by_group"]
+    assert expected_tables(tables, {"chats_total_chats"}) == ["chats_ratings"]
+    assert expected_tables(tables, {"chats_total_chats_by_group"}) == tables
