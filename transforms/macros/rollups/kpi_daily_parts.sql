@@ -5,7 +5,8 @@
   (sum of value x count, count), so that any longer period rolls up exactly.
   A report without a row for the day (not loaded, or not for that day) leaves its columns null;
   a report that has the day counts a metric the API omitted as zero.
-  Unique visitors and page views are per account only: the API has no per-group number.
+  Unique visitors and page views are per account only: the API has no per-group number. So are
+  the queue counts, for now (the per-group queue table is not read yet).
 #}
 {% macro kpi_daily_parts(keys) -%}
 {%- set suffix = livechat.breakdown_suffix(keys) -%}
@@ -14,7 +15,7 @@
 {%- set parts = ['total_chats', 'missed_chats', 'ratings', 'durations', 'response_times',
     'first_response_times', 'engagement', 'availability'] -%}
 {%- if per_account -%}
-    {%- do parts.insert(7, 'visitors') -%}
+    {%- do parts.extend(['visitors', 'queues']) -%}
 {%- endif -%}
 with
 
@@ -87,6 +88,14 @@ visitors as (
     from {{ ref('stg_livechat__customers_unique_visitors') }}
     group by {{ by }}, report_date
 ),
+
+queues as (
+    select {{ by }}, report_date,
+        cast(coalesce(sum(queued_visitors), 0) as bigint) as queued_visitors,
+        cast(coalesce(sum(left_queue_visitors), 0) as bigint) as left_queue_visitors
+    from {{ ref('stg_livechat__chats_queued_visitors') }}
+    group by {{ by }}, report_date
+),
 {%- endif %}
 
 availability as (
@@ -127,6 +136,10 @@ final as (
         visitors.page_views,
         {%- endif %}
         availability.available_hours
+        {%- if per_account %},
+        queues.queued_visitors,
+        queues.left_queue_visitors
+        {%- endif %}
     from days
     {%- for part in parts %}
     left join {{ part }}

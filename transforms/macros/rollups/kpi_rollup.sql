@@ -7,8 +7,9 @@
   missed_chat_rate is the missed chats over all chats of the days that have both numbers; rates
   are null when there is nothing to divide by. Per account, unique visitors come from the API's
   answer for the whole <period>, never a sum of days; per group there are none (the API has no
-  per-group number). Weeks and months carry is_partial_period: true when the loaded days cover
-  only part of the <period>.
+  per-group number). Per account, queue_abandonment_rate is the visitors who left the queue over
+  all who queued (per group there are no queue columns yet). Weeks and months carry
+  is_partial_period: true when the loaded days cover only part of the <period>.
 #}
 {% macro kpi_rollup(grain, keys=['account_id']) -%}
 {%- set suffix = livechat.breakdown_suffix(keys) -%}
@@ -52,6 +53,10 @@ periods as (
         cast(sum(page_views) as bigint) as page_views,
         {%- endif %}
         sum(available_hours) as available_hours
+        {%- if not suffix %},
+        cast(sum(queued_visitors) as bigint) as queued_visitors,
+        cast(sum(left_queue_visitors) as bigint) as left_queue_visitors
+        {%- endif %}
     from days
     group by {{ by }}, period_start
 ),
@@ -99,6 +104,12 @@ final as (
         visitors.page_views,
         {%- endif %}
         periods.available_hours
+        {%- if not suffix %},
+        periods.queued_visitors,
+        periods.left_queue_visitors,
+        cast(periods.left_queue_visitors as double precision)
+            / nullif(periods.queued_visitors, 0) as queue_abandonment_rate
+        {%- endif %}
     from periods
     {%- if visitors == 'periods' %}
     left join visitors
