@@ -14,8 +14,9 @@
 {% macro kpi_rollup(grain, keys=['account_id']) -%}
 {%- set suffix = livechat.breakdown_suffix(keys) -%}
 {%- set by = keys | join(', ') -%}
+{%- set per_account = suffix == '' -%}
 {#- Where unique visitors come from: the day itself, the period's own answer, or nowhere. -#}
-{%- set visitors = none if suffix else ('days' if grain == 'daily' else 'periods') -%}
+{%- set visitors = none if not per_account else ('days' if grain == 'daily' else 'periods') -%}
 with
 
 days as (
@@ -53,7 +54,7 @@ periods as (
         cast(sum(page_views) as bigint) as page_views,
         {%- endif %}
         sum(available_hours) as available_hours
-        {%- if not suffix %},
+        {%- if per_account %},
         cast(sum(queued_visitors) as bigint) as queued_visitors,
         cast(sum(left_queue_visitors) as bigint) as left_queue_visitors
         {%- endif %}
@@ -104,7 +105,7 @@ final as (
         visitors.page_views,
         {%- endif %}
         periods.available_hours
-        {%- if not suffix %},
+        {%- if per_account %},
         periods.queued_visitors,
         periods.left_queue_visitors,
         cast(periods.left_queue_visitors as double precision)
