@@ -33,6 +33,7 @@ __all__ = [
     "TransformFailed",
     "TransformResult",
     "apply_transforms",
+    "expected_tables",
     "model_names",
 ]
 
@@ -119,11 +120,7 @@ def apply_transforms(
         if not existing & set(report_tables()):
             raise NoLoadedTablesError(client.dataset_name, _where(pipeline))
         views = _existing_views(client)
-        expected = report_tables()
-        if not any(t.endswith(BY_GROUP) for t in existing):
-            # the group breakdown is off (and was never on): its tables are not missing
-            expected = {t: c for t, c in expected.items() if not t.endswith(BY_GROUP)}
-        no_data = _tables_without_rows(client, existing, expected)
+        no_data = _tables_without_rows(client, existing, expected_tables(report_tables(), existing))
     destination_type = pipeline.destination_client().config.destination_type
     digest = fingerprint(PROJECT_DIR, columns, _versions(destination_type))
     if not force and digest == _recorded(pipeline) and model_names() <= views:
@@ -173,6 +170,19 @@ def _existing_views(client: Any) -> set[str]:
         client.dataset_name,
     )
     return {str(r[0]) for r in rows or []}
+
+
+# The per-group tables (`<table>_by_group`) are loaded only when the group breakdown is on.
+
+
+def expected_tables(tables: Iterable[str], existing: set[str]) -> list[str]:
+    """Return the tables whose absence is worth a note: the per-group ones only once any exists.
+
+    Without the group breakdown no `_by_group` table is ever loaded, and naming them all in
+    every note would say data is missing that nobody asked for.
+    """
+    breakdown = any(t.endswith(BY_GROUP) for t in existing)
+    return [t for t in tables if breakdown or not t.endswith(BY_GROUP)]
 
 
 def _tables_without_rows(client: Any, existing: set[str], tables: Iterable[str]) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ class Metric:
     """A KPI tile: where its value comes from, how it is shown, which way is better.
 
     Attributes:
-        key: The kpi mart column (or `queue_abandonment_rate`, computed from the queue view).
+        key: The kpi mart column.
         label: The tile's title.
         kind: `count`, `rate`, `seconds` or `hours` (how the value is formatted).
         better: `up`, `down` or None (a change is only coloured where one way is better).
@@ -49,7 +49,7 @@ METRICS = (
 
 @dataclass(frozen=True)
 class Period:
-    """One week or month of the kpi marts, with the queue counts of its days."""
+    """One week or month of the kpi marts."""
 
     start: dt.date
     end: dt.date
@@ -109,9 +109,8 @@ def account_view(marts: Marts, account: str, months: int) -> AccountView:
         raise DashboardError(f"Account `{account}` has no rows in kpi_daily.")
     first_day, last_day = days[0], days[-1]
     window_start = max(first_day, _months_back(last_day.replace(day=1), months - 1))
-    queues = {as_date(r["report_date"]): r for r in rows["queues"]}
-    weeks = _periods(rows["kpi_weekly"], "week_start", _week_end, queues)
-    months_ = _periods(rows["kpi_monthly"], "month_start", _month_end, queues)
+    weeks = _periods(rows["kpi_weekly"], "week_start", _week_end)
+    months_ = _periods(rows["kpi_monthly"], "month_start", _month_end)
     month = _compare("month", months_, lambda start: _months_back(start, 1))
     # Monthly breakdowns follow the month of the tiles, or the latest month when none is full.
     chosen = month.current or (months_[-1] if months_ else None)
@@ -160,7 +159,7 @@ def _month_end(start: dt.date) -> dt.date:
     return _months_back(start, -1) - dt.timedelta(days=1)
 
 
-def _periods(rows: list[Row], column: str, end_of: Any, queues: dict[dt.date, Row]) -> list[Period]:
+def _periods(rows: list[Row], column: str, end_of: Any) -> list[Period]:
     periods = []
     for row in sorted(rows, key=lambda r: as_date(r[column])):
         start = as_date(row[column])
@@ -168,18 +167,8 @@ def _periods(rows: list[Row], column: str, end_of: Any, queues: dict[dt.date, Ro
         values = {m.key: row.get(m.key) for m in METRICS}
         values["chats_rated_good"] = row.get("chats_rated_good")
         values["chats_rated_bad"] = row.get("chats_rated_bad")
-        queued = [q for day, q in queues.items() if start <= day <= end]
-        values.update(_abandonment(queued))
         periods.append(Period(start, end, bool(row["is_partial_period"]), values))
     return periods
-
-
-def _abandonment(days: list[Row]) -> dict[str, Any]:
-    """Visitors who left the queue over all who queued, in the period's days (None without)."""
-    queued = sum(int(d["queued_visitors"] or 0) for d in days) if days else None
-    left = sum(int(d["left_queue_visitors"] or 0) for d in days) if days else None
-    rate = left / queued if queued and left is not None else None
-    return {"queued_visitors": queued, "left_queue_visitors": left, "queue_abandonment_rate": rate}
 
 
 def _compare(grain: str, periods: list[Period], before: Callable[[dt.date], dt.date]) -> Comparison:

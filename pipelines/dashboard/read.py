@@ -33,19 +33,13 @@ KPI_COLUMNS = (
     "avg_chat_duration_seconds",
     "unique_visitors",
     "available_hours",
+    "queue_abandonment_rate",
 )
 QUERIES: dict[str, str] = {
     "kpi_daily": "select account_id, report_date, total_chats from {kpi_daily}",
     "kpi_weekly": "select account_id, week_start, " + ", ".join(KPI_COLUMNS) + " from {kpi_weekly}",
     "kpi_monthly": (
         "select account_id, month_start, " + ", ".join(KPI_COLUMNS) + " from {kpi_monthly}"
-    ),
-    # Queue abandonment is not in a mart (yet): the staging view's daily counts, summed per day
-    # here (an hourly load has one row per hour) and per period in `model.py`.
-    "queues": (
-        "select account_id, report_date, sum(queued_visitors) as queued_visitors,"
-        " sum(left_queue_visitors) as left_queue_visitors"
-        " from {stg_livechat__chats_queued_visitors} group by account_id, report_date"
     ),
     "agents": (
         "select account_id, month_start, agent_id, chats, ranking_score,"

@@ -78,6 +78,7 @@ def test_monthly_kpis_equal_the_emulator_for_the_whole_month(
     duration = ask(emulator, "chats/duration", body)["records"][key]
     totals = ask(emulator, "chats/total_chats", body)["records"][key]
     ratings = ask(emulator, "chats/ratings", body)["records"][key]
+    queues = ask(emulator, "chats/queued_visitors", body)["records"][key]
     visitors = ask(emulator, "customers/unique_visitors", {"filters": month_filters(month)})[
         "summary"
     ]
@@ -96,6 +97,13 @@ def test_monthly_kpis_equal_the_emulator_for_the_whole_month(
     assert (row["unique_visitors"], row["page_views"]) == (
         visitors["unique_visitors"],
         visitors["page_views"],
+    )
+    assert (row["queued_visitors"], row["left_queue_visitors"]) == (
+        queues["queued"]["count"],
+        queues["left_queue"]["count"],
+    )
+    assert row["queue_abandonment_rate"] == pytest.approx(
+        queues["left_queue"]["count"] / queues["queued"]["count"]
     )
     assert row["is_partial_period"] is False
     # the weighted month is not the plain average of its days
@@ -257,6 +265,8 @@ KPI_COUNTS = (
     "chats_from_greetings",
     "unique_visitors",
     "page_views",
+    "queued_visitors",
+    "left_queue_visitors",
 )
 
 
