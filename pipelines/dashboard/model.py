@@ -38,6 +38,7 @@ class Metric:
 METRICS = (
     Metric("total_chats", "Chats", "count", None),
     Metric("satisfaction_rate", "Satisfaction", "rate", "up"),
+    Metric("missed_chat_rate", "Missed chats", "rate", "down"),
     Metric("avg_first_response_time_seconds", "First response time", "seconds", "down"),
     Metric("avg_response_time_seconds", "Response time", "seconds", "down"),
     Metric("avg_chat_duration_seconds", "Chat duration", "seconds", None),

@@ -28,6 +28,7 @@ KPI_COLUMNS = (
     "chats_rated_good",
     "chats_rated_bad",
     "satisfaction_rate",
+    "missed_chat_rate",
     "avg_first_response_time_seconds",
     "avg_response_time_seconds",
     "avg_chat_duration_seconds",

@@ -15,6 +15,7 @@ from tests.dashboard.conftest import Loaded
 KPI_TILES = {  # tile -> (kpi mart column, how it is written)
     "total_chats": ("total_chats", "count"),
     "satisfaction_rate": ("satisfaction_rate", "rate"),
+    "missed_chat_rate": ("missed_chat_rate", "rate"),
     "avg_first_response_time_seconds": ("avg_first_response_time_seconds", "seconds"),
     "avg_response_time_seconds": ("avg_response_time_seconds", "seconds"),
     "avg_chat_duration_seconds": ("avg_chat_duration_seconds", "seconds"),

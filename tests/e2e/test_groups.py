@@ -29,6 +29,7 @@ from sources.livechat_emulator import Emulator, ReportsAPI
 from sources.livechat_emulator.license import DayData, SyntheticLicense
 from tests.e2e.conftest import Loader, at, credentials
 from tests.e2e.oracle import ask
+from transforms import apply_transforms
 
 TZ = "Europe/Warsaw"
 FIRST, LAST = dt.date(2026, 2, 2), dt.date(2026, 3, 1)  # Mon..Sun: four whole ISO weeks
@@ -662,3 +663,80 @@ def test_check_refuses_a_bad_breakdown_and_counts_the_requests_per_group(
         capsys.readouterr().out
     )
     assert cli_emulator.stats.total() == 1
+
+
+@pytest.fixture(scope="module")
+def marts(loaded: Loaded) -> Loader:
+    """The dbt package built once over the per-group load."""
+    result = apply_transforms(loaded.loader.pipeline)
+    assert {"kpi_weekly_by_group", "kpi_monthly_by_group"} <= set(result.built)
+    return loaded.loader
+
+
+def _period_kpis(emulator: Emulator, group: int, first: dt.date, last: dt.date) -> dict[str, Any]:
+    """The KPIs of one group over first..last, from the emulator's answers for that period."""
+
+    def records(path: str, extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        filters = {**bounds(first, last), "groups": {"values": [group]}, **(extra or {})}
+        body = {"timezone": TZ, "distribution": "day", "filters": filters}
+        return list(ask(emulator, path, body)["records"].values())
+
+    def weighted(rows: list[dict[str, Any]], value: str) -> float | None:
+        count = sum(r.get("count", 0) for r in rows if value in r)
+        return sum(r[value] * r["count"] for r in rows if value in r) / count if count else None
+
+    total_answer = ask(
+        emulator,
+        "chats/total_chats",
+        {
+            "timezone": TZ,
+            "distribution": "day",
+            "filters": {**bounds(first, last), "groups": {"values": [group]}},
+        },
+    )
+    total = sum(r.get("total", 0) for r in total_answer["records"].values())
+    assert total == total_answer["total"]  # the period's own total, not only its days
+    missed = sum(r.get("total", 0) for r in records("chats/total_chats", MISSED))
+    ratings = records("chats/ratings")
+    good, bad = sum(r.get("good", 0) for r in ratings), sum(r.get("bad", 0) for r in ratings)
+    engagement = records("chats/engagement")
+    return {
+        "total_chats": total,
+        "missed_chats": missed,
+        "missed_chat_rate": missed / total if total else None,
+        "chats_rated_good": good,
+        "chats_rated_bad": bad,
+        "satisfaction_rate": good / (good + bad) if good + bad else None,
+        "avg_chat_duration_seconds": weighted(records("chats/duration"), "duration"),
+        "avg_first_response_time_seconds": weighted(
+            records("chats/first_response_time"), "first_response_time"
+        ),
+        "chats_started_by_agent": sum(r.get("started_by_agent", 0) for r in engagement),
+        "available_hours": sum(r.get("hours", 0) for r in records("agents/availability")),
+    }
+
+
+@pytest.mark.parametrize(
+    ("mart", "period_column"),
+    [("kpi_weekly_by_group", "week_start"), ("kpi_monthly_by_group", "month_start")],
+)
+def test_per_group_marts_equal_the_emulator_over_whole_weeks_and_the_month(
+    loaded: Loaded, marts: Loader, mart: str, period_column: str
+) -> None:
+    rows = marts.query(f"select * from lr.{mart} order by group_id, {period_column}")
+    got = {(r["group_id"], r[period_column]): r for r in rows}
+    months = [MONTH, (dt.date(2026, 3, 1), dt.date(2026, 3, 31))]
+    periods = WEEKS if period_column == "week_start" else months
+    assert set(got) == {(str(g), first) for g in GROUPS for first, _ in periods}
+    missed = 0
+    for group in GROUPS:
+        for first, last in periods:
+            row = got[(str(group), first)]
+            # February's first day and March after its first are outside the backfill
+            assert row["is_partial_period"] is (period_column == "month_start")
+            want = _period_kpis(loaded.emulator, group, max(first, FIRST), min(last, LAST))
+            missed += want["missed_chats"]
+            assert want["total_chats"] > 0
+            for column, value in want.items():
+                assert row[column] == pytest.approx(value, rel=1e-9), (mart, group, first, column)
+    assert missed > 0
