@@ -23,7 +23,7 @@ from transforms import apply_transforms
 
 FIRST, LAST = dt.date(2026, 1, 28), dt.date(2026, 3, 3)  # a Wednesday .. a Tuesday
 GROUPS = {"acme": ("1", "2", "5"), "globex": ("1",)}
-GROUP_5_STARTS = dt.date(2026, 2, 11)  # a Wednesday: its first week and month are partial
+GROUP_5_STARTS = dt.date(2026, 2, 11)  # a Wednesday: no chats (no rows) before it
 NO_MISSED_ROW = ("acme", "2", dt.date(2026, 2, 19))  # missed chats not loaded for that day
 UNFINISHED = ("acme", dt.date(2026, 2, 24))  # a day an unfinished load wrote
 COMPLETED_LOAD = "1700000000.1"
@@ -230,8 +230,11 @@ def expected(
                 continue  # every table's rows of that day are left out
             per_day[(*[row[k] for k in keys], row["report_date"])][table] = row
     periods: dict[tuple[Any, ...], list[dict[str, Row]]] = defaultdict(list)
+    # the days loaded for the account: a group has no row for a day it had no chat
+    account_days: dict[tuple[Any, dt.date], set[dt.date]] = defaultdict(set)
     for (*key, day), reports in per_day.items():
         periods[(*key, start_of(day))].append(reports)
+        account_days[(key[0], start_of(day))].add(day)
 
     def column(parts: list[dict[str, Row]], table: str, field: str) -> list[Any]:
         return [p[table][field] if table in p else None for p in parts]
@@ -252,7 +255,7 @@ def expected(
         greeting = total(column(parts, "chats_engagement", "started_by_customer_from_greeting"))
         without = total(column(parts, "chats_engagement", "started_by_customer_without_greeting"))
         result[key] = {
-            "is_partial_period": len(parts) < period_days(grain, key[-1]),
+            "is_partial_period": len(account_days[(key[0], key[-1])]) < period_days(grain, key[-1]),
             "total_chats": total(column(parts, "chats_total_chats", "total")),
             "continuous_chats": total(column(parts, "chats_total_chats", "continuous")),
             "missed_chats": total(column(parts, "chats_missed_chats", "total")),
@@ -350,8 +353,8 @@ def test_group_marts_build_empty_then_match_the_rows_they_roll_up(
 
     # what the rows exercise: a group starting mid-week, a week without one day's missed chats
     # (its rate from the other days only), the unfinished day left out of every group's week
-    assert weeks["weekly"][("acme", "5", week_start(GROUP_5_STARTS))]["is_partial_period"]
-    assert weeks["monthly"][("acme", "5", dt.date(2026, 2, 1))]["is_partial_period"]
+    # (its days before are loaded days without chats, not missing ones)
+    assert not weeks["weekly"][("acme", "5", week_start(GROUP_5_STARTS))]["is_partial_period"]
     assert not weeks["monthly"][("globex", "1", dt.date(2026, 2, 1))]["is_partial_period"]
     account_id, group_id, day = NO_MISSED_ROW
     week = weeks["weekly"][(account_id, group_id, week_start(day))]

@@ -9,7 +9,8 @@
   answer for the whole <period>, never a sum of days; per group there are none (the API has no
   per-group number). Per account, queue_abandonment_rate is the visitors who left the queue over
   all who queued (per group there are no queue columns yet). Weeks and months carry
-  is_partial_period: true when the loaded days cover only part of the <period>.
+  is_partial_period: true when the loaded days cover only part of the <period> (per group, the
+  days any group of the account has a row for: a group without chats on a day has no row).
 #}
 {% macro kpi_rollup(grain, keys=['account_id']) -%}
 {%- set suffix = livechat.breakdown_suffix(keys) -%}
@@ -69,6 +70,15 @@ visitors as (
     where period = '{{ livechat.period_name(grain) }}'
 ),
 {%- endif %}
+{%- if not per_account and grain != 'daily' %}
+
+{#- A group has no row for a day it had no chat; the day was still loaded if any group has one. #}
+account_days as (
+    select account_id, period_start, count(distinct report_date) as days_loaded
+    from days
+    group by account_id, period_start
+),
+{%- endif %}
 
 final as (
     select
@@ -77,7 +87,8 @@ final as (
         {%- endfor %}
         periods.period_start as {{ livechat.period_column(grain) }},
         {%- if grain != 'daily' %}
-        periods.days_loaded < {{ livechat.period_days(grain, 'periods.period_start') }} as is_partial_period,
+        {{ 'periods' if per_account else 'account_days' }}.days_loaded
+            < {{ livechat.period_days(grain, 'periods.period_start') }} as is_partial_period,
         {%- endif %}
         periods.total_chats,
         periods.continuous_chats,
@@ -115,6 +126,11 @@ final as (
     {%- if visitors == 'periods' %}
     left join visitors
         on visitors.account_id = periods.account_id and visitors.period_start = periods.period_start
+    {%- endif %}
+    {%- if not per_account and grain != 'daily' %}
+    inner join account_days
+        on account_days.account_id = periods.account_id
+        and account_days.period_start = periods.period_start
     {%- endif %}
 )
 
