@@ -165,7 +165,11 @@ def test_days_of_an_unfinished_load_reach_no_mart_until_it_finishes(
     assert unfinished(loader) == []
     finished = loader.query("select * from lr.kpi_daily where report_date = %s", day)
     expected = next(r for r in before["kpi_daily"] if r["report_date"] == day)
-    assert finished == [{**expected, "total_chats": expected["total_chats"] + 1000}]
+    total = expected["total_chats"] + 1000
+    assert expected["missed_chats"]  # the rate below is not the trivial 0
+    assert finished == [
+        {**expected, "total_chats": total, "missed_chat_rate": expected["missed_chats"] / total}
+    ]
 
 
 def test_a_load_killed_in_its_load_step_is_not_served_until_finished(
