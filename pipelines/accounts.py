@@ -230,14 +230,46 @@ def check_accounts(accounts: Sequence[Account], source_options: Mapping[str, Any
     """
     for account in accounts:
         try:
-            livechat_reports(**_options(account, source_options))
+            livechat_reports(**account_options(account, source_options))
         except ConfigurationError as error:
             raise AccountConfigError(f"Account `{account.name}`: {error}") from None
 
 
-def _options(account: Account, source_options: Mapping[str, Any]) -> dict[str, Any]:
-    # The command line wins over an account's section, as it wins over [sources.livechat].
+def account_options(account: Account, source_options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the `livechat_reports` arguments of one account's load.
+
+    The given options (the command line's) win over the account's section, as they win over
+    `[sources.livechat]`.
+    """
     return {**account.overrides, **source_options, "credentials": account.credentials}
+
+
+def account_pipeline_name(pipeline_name: str, account_name: str) -> str:
+    """Return the dlt pipeline of one account: `<pipeline_name>_<account>`."""
+    return f"{pipeline_name}_{account_name}"
+
+
+def account_pipeline(
+    account_name: str,
+    pipeline_name: str,
+    destination: str = "duckdb",
+    dataset_name: str = "livechat_reports",
+    duckdb_file: str | None = None,
+    credentials: Any = None,
+) -> Pipeline:
+    """Create (or attach to) one account's pipeline: its own name, state and staging dataset.
+
+    The staging dataset is `<dataset>_staging_<account>`: loads of several accounts through one
+    shared staging dataset lose or double rows when they overlap.
+    """
+    return build_pipeline(
+        account_pipeline_name(pipeline_name, account_name),
+        destination,
+        dataset_name,
+        duckdb_file,
+        credentials=credentials,
+        staging_dataset_name_layout=f"%s_staging_{account_name}",
+    )
 
 
 def run_accounts(
@@ -280,16 +312,11 @@ def run_accounts(
     started = time.monotonic()
     options = dict(source_options or {})
     load_lock = threading.Lock()
-    results = [AccountResult(a, f"{pipeline_name}_{a.name}") for a in accounts]
+    results = [AccountResult(a, account_pipeline_name(pipeline_name, a.name)) for a in accounts]
 
     def pipeline_of(result: AccountResult) -> Pipeline:
-        return build_pipeline(
-            result.pipeline_name,
-            destination,
-            dataset_name,
-            duckdb_file,
-            credentials=credentials,
-            staging_dataset_name_layout=f"%s_staging_{result.account.name}",
+        return account_pipeline(
+            result.account.name, pipeline_name, destination, dataset_name, duckdb_file, credentials
         )
 
     def load(result: AccountResult) -> AccountResult:
@@ -297,7 +324,7 @@ def run_accounts(
         try:
             result.summary = run_load(
                 pipeline_of(result),
-                _options(result.account, options),
+                account_options(result.account, options),
                 transform=False,
                 progress=result.tally,
                 load_lock=load_lock,
