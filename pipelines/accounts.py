@@ -30,15 +30,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
+from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
+from dlt.pipeline.state_sync import load_pipeline_state_from_destination
 
-from sources.livechat import livechat_reports
+from sources.livechat import livechat_reports, settings_of
 from sources.livechat.credentials import (
     LiveChatCredentials,
     OAuthCredentials,
     PersonalAccessTokenCredentials,
 )
 from sources.livechat.exceptions import ConfigurationError
+from sources.livechat.meaning import STATE_KEY as MEANING_KEY
+from sources.livechat.meaning import DatasetMeaningChanged, changes
 
 from .livechat_reports import LoadSummary, build_pipeline, run_load
 from .progress import Tally
@@ -270,6 +274,67 @@ def account_pipeline(
         credentials=credentials,
         staging_dataset_name_layout=f"%s_staging_{account_name}",
     )
+
+
+def check_earlier_meaning(pipeline: Pipeline, source: DltSource, single_pipeline: str) -> None:
+    """Refuse an account's first load into rows it loaded as the single account, if they differ.
+
+    The meaning check (`check_meaning`) compares a run with its own pipeline's state. An account
+    that was loaded as the single account (pipeline `single_pipeline`) and is now a section has a
+    new pipeline with no state yet, so its first run is compared here with the single-account
+    pipeline's state instead, when that recorded the same account_id.
+
+    Raises:
+        DatasetMeaningChanged: When the timezone, distribution or filters differ and the run is
+            not a refresh.
+    """
+    settings = settings_of(source)
+    if settings.refresh:
+        return
+    database = getattr(pipeline.destination, "config_params", {}).get("credentials")
+    if isinstance(database, str) and not os.path.exists(database):
+        return  # a DuckDB file not created yet holds no rows
+    try:
+        with pipeline.destination_client() as client:
+            if client.get_stored_state(pipeline.pipeline_name):  # type: ignore[attr-defined]
+                return  # its own state: `check_meaning` compares with it
+            earlier = load_pipeline_state_from_destination(single_pipeline, client)  # type: ignore[arg-type]
+    except Exception:  # no dataset or state table yet; an unusable destination: the load says so
+        return
+    recorded = (earlier or {}).get("sources", {}).get(source.name, {}).get(MEANING_KEY)
+    if not recorded or recorded.get("account_id") != settings.meaning["account_id"]:
+        return
+    changed = changes(recorded, settings.meaning)
+    if changed:
+        raise DatasetMeaningChanged(pipeline.dataset_name, changed)
+
+
+def check_accounts_history(
+    accounts: Sequence[Account],
+    source_options: Mapping[str, Any],
+    *,
+    pipeline_name: str,
+    destination: str = "duckdb",
+    dataset_name: str = "livechat_reports",
+    duckdb_file: str | None = None,
+    credentials: Any = None,
+) -> None:
+    """Run `check_earlier_meaning` for every account, before any request.
+
+    Raises:
+        AccountConfigError: Naming the account whose settings differ from its earlier rows.
+    """
+    for account in accounts:
+        source = livechat_reports(**account_options(account, source_options))
+        pipeline = account_pipeline(
+            account.name, pipeline_name, destination, dataset_name, duckdb_file, credentials
+        )
+        try:
+            check_earlier_meaning(pipeline, source, pipeline_name)
+        except DatasetMeaningChanged as error:
+            raise AccountConfigError(
+                f"Account `{account.name}` was loaded before as the single account: {error}"
+            ) from None
 
 
 def run_accounts(

@@ -34,7 +34,13 @@ from dagster_dlt.asset_decorator import build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
 from pydantic import Field
 
-from pipelines.accounts import SECTION, Account, account_options, read_accounts
+from pipelines.accounts import (
+    SECTION,
+    Account,
+    account_options,
+    check_earlier_meaning,
+    read_accounts,
+)
 from pipelines.cli import EXIT_BAD_INPUT
 from pipelines.destination import check_destination
 from pipelines.errors import explain
@@ -197,6 +203,7 @@ def load_account(
             pipeline = adopt_destination_state(pipeline)
             pipeline.sync_destination()
             check_meaning(pipeline, source)
+            check_earlier_meaning(pipeline, source, warehouse.pipeline_name)
             context.log.info(
                 "Account %s (account_id %s): pipeline %s, dataset %s",
                 name, account.account_id, pipeline.pipeline_name, pipeline.dataset_name,

@@ -248,3 +248,28 @@ def test_bad_account_configuration_exits_2_before_any_request(
     assert words in err
     assert "Traceback" not in err
     assert emulator.stats.total() == 0
+
+
+def test_an_account_loaded_alone_before_keeps_its_meaning_as_a_section(
+    accounts: tuple[Emulator, Accounts],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    emulator, _ = accounts
+    configure(emulator, monkeypatch, None)
+    as_single_account(monkeypatch, "acme")
+    assert main(["load", "--no-transform"]) == 0
+    # Now a section of its own, with another timezone: its new pipeline has no state of its
+    # own, so the rows it loaded as the single account are what it is compared with.
+    configure(emulator, monkeypatch, None)
+    monkeypatch.setenv("SOURCES__LIVECHAT__ACCOUNTS__ACME__TIMEZONE", "Europe/Warsaw")
+    capsys.readouterr()
+    emulator.stats.reset()
+    assert main(["load", "--no-transform", "--accounts", "acme"]) == 2
+    err = capsys.readouterr().err
+    assert "Account `acme` was loaded before as the single account" in err
+    assert "`timezone` was `UTC`, this run asks for `Europe/Warsaw`" in err
+    assert emulator.stats.total() == 0
+    # Another account never loaded alone is not held back; acme with its old settings loads.
+    monkeypatch.delenv("SOURCES__LIVECHAT__ACCOUNTS__ACME__TIMEZONE")
+    assert main(["load", "--no-transform", "--accounts", "acme,initech"]) == 0

@@ -321,13 +321,11 @@ def test_dagster_definitions_validate_loads_the_code_location(tmp_path: Path) ->
     env["SOURCES__LIVECHAT__ACCOUNTS__ACME__PERSONAL_ACCESS_TOKEN"] = token("acme")
     env["DAGSTER_HOME"] = str(tmp_path)
     shutil.copy(DAGSTER_YAML, tmp_path / "dagster.yaml")
-    command = [
-        str(Path(sys.executable).parent / "dagster"),
-        "definitions",
-        "validate",
-        "-m",
-        "pipelines.orchestration.definitions",
-    ]
+    # The README's command, as written there.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(x for x in readme.splitlines() if x.startswith("dagster definitions validate"))
+    words = line.split("#")[0].split()
+    command = [str(Path(sys.executable).parent / words[0]), *words[1:]]
     done = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
     )
@@ -335,3 +333,25 @@ def test_dagster_definitions_validate_loads_the_code_location(tmp_path: Path) ->
     assert done.returncode == 0, output
     assert "Validation successful" in output
     assert token("acme") not in output
+
+
+def test_an_account_loaded_alone_before_is_compared_with_its_rows(
+    accounts: tuple[Emulator, Accounts],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    instance: DagsterInstance,
+) -> None:
+    emulator, _ = accounts
+    configure(emulator, monkeypatch, None)
+    as_single_account(monkeypatch, "acme")
+    assert main(["load", "--no-transform"]) == 0
+    configure(emulator, monkeypatch, None)
+    monkeypatch.setenv("SOURCES__LIVECHAT__ACCOUNTS__ACME__TIMEZONE", "Europe/Warsaw")
+    emulator.stats.reset()
+    result = load(instance, None, "acme")
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
+    assert failure is not None
+    assert "Account `acme` (account_id acme-id) failed" in (failure.description or "")
+    assert "`timezone` was `UTC`, this run asks for `Europe/Warsaw`" in (failure.description or "")
+    assert DagsterEventType.STEP_UP_FOR_RETRY not in {e.event_type for e in result.all_events}
+    assert emulator.stats.total() == 0
