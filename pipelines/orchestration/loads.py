@@ -11,8 +11,7 @@ through run config (`LoadConfig`) on the same assets.
 # No `from __future__ import annotations`: Dagster reads the asset functions' annotations
 # (config class, context, resources) as objects.
 
-import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from dagster import (
@@ -95,7 +94,7 @@ class LoadConfig(Config):
         for name in ("start_date", "end_date"):
             value = getattr(self, name)
             if value:
-                options[name] = dt.date.fromisoformat(value)
+                options[name] = value  # checked by the source, as the command's dates are
         if self.backfill:
             options["backfill"] = True
         if self.refresh:
@@ -112,6 +111,7 @@ class ReportTranslator(DagsterDltTranslator):
         return spec.replace_attributes(
             key=AssetKey([KEY_PREFIX, data.resource.name]),
             deps=[],
+            skippable=True,  # `reports` in [sources.livechat] may leave it out
             group_name=GROUP,
             description=f"The LiveChat {data.resource.name} report, loaded per account.",
         )
@@ -132,9 +132,20 @@ def _spec_source() -> Any:
     return livechat_reports(credentials=credentials)
 
 
-def shared_tables() -> list[str]:
-    """Tables a load writes besides one per report: a report's further tables, dlt's loads."""
-    extra = [table.name for spec in REPORTS for table in spec.tables if table.name != spec.name]
+def shared_tables(reports: Iterable[str] | None = None) -> list[str]:
+    """Tables a load writes besides one per report: a report's further tables, dlt's own.
+
+    Args:
+        reports: The reports loaded (default all): only their further tables are written.
+    """
+    selected = None if reports is None else set(reports)
+    extra = [
+        table.name
+        for spec in REPORTS
+        if selected is None or spec.name in selected
+        for table in spec.tables
+        if table.name != spec.name
+    ]
     return [*extra, LINEAGE_TABLE, LOADS_TABLE]
 
 
@@ -156,6 +167,7 @@ def report_assets(partitions: StaticPartitionsDefinition) -> AssetsDefinition:
                 group_name=GROUP,
                 kinds={"dlt"},
                 description=f"The table {table}, written by every report's load.",
+                skippable=True,
             )
             for table in shared_tables()
         ),
@@ -205,9 +217,9 @@ def load_account(
             check_meaning(pipeline, source)
             check_earlier_meaning(pipeline, source, warehouse.pipeline_name)
             context.log.info(
-                "Account %s (account_id %s): pipeline %s, dataset %s",
-                name, account.account_id, pipeline.pipeline_name, pipeline.dataset_name,
-            )  # fmt: skip
+                f"Account {name} (account_id {account.account_id}): pipeline"
+                f" {pipeline.pipeline_name}, dataset {pipeline.dataset_name}"
+            )
             yield from dlt.run(
                 context,
                 dlt_source=source,
@@ -215,7 +227,7 @@ def load_account(
                 dagster_dlt_translator=TRANSLATOR,
                 loader_file_format=FILE_FORMATS.get(warehouse.destination),
             )
-        for table in shared_tables():
+        for table in shared_tables(source.selected_resources):
             yield MaterializeResult(asset_key=AssetKey([KEY_PREFIX, table]))
     except Failure:
         raise
