@@ -45,6 +45,7 @@ from sources.livechat.meaning import STATE_KEY as MEANING_KEY
 from sources.livechat.meaning import DatasetMeaningChanged, changes
 
 from .livechat_reports import LoadSummary, build_pipeline, run_load
+from .logs import account_logs
 from .progress import Tally
 
 logger = logging.getLogger("livechat_reports")
@@ -387,13 +388,14 @@ def run_accounts(
     def load(result: AccountResult) -> AccountResult:
         began = time.monotonic()
         try:
-            result.summary = run_load(
-                pipeline_of(result),
-                account_options(result.account, options),
-                transform=False,
-                progress=result.tally,
-                load_lock=load_lock,
-            )
+            with account_logs(result.account.name):
+                result.summary = run_load(
+                    pipeline_of(result),
+                    account_options(result.account, options),
+                    transform=False,
+                    progress=result.tally,
+                    load_lock=load_lock,
+                )
         except Exception as error:  # kept per account: the others go on
             result.error = error
             logger.debug("account %s failed", result.account.name, exc_info=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -187,11 +188,18 @@ def test_a_revoked_account_fails_alone(
     accounts: tuple[Emulator, Accounts],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     emulator, api = accounts
     configure(emulator, monkeypatch, None)
     api.revoke("globex-id")
+    caplog.set_level(logging.INFO, logger="livechat_reports")
     assert main(["load", "--no-transform"]) == 1
+    # Each report's line names the account it belongs to.
+    report_lines = [m for m in caplog.messages if " requests for " in m]
+    assert report_lines
+    assert all(m.startswith(("account acme: ", "account initech: ")) for m in report_lines)
+    assert any(m.startswith("account initech: chats_total_chats: ") for m in report_lines)
     captured = capsys.readouterr()
     lines = {line.split()[0]: line for line in captured.out.splitlines() if line.startswith("  ")}
     assert "Loaded 2 of 3 accounts" in captured.out
