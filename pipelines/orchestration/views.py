@@ -1,7 +1,8 @@
 """The dbt package's models as Dagster assets (dagster-dbt), downstream of the report assets.
 
 dagster-dbt reads the package from a manifest; `prepare_manifest` writes one with `dbt parse`
-into transforms/target/dagster (not committed) when it is missing or older than the package.
+into a cache folder (`~/.cache/livechat-reports/`, outside the package) when it is missing or
+older than the package.
 The package's sources (the loaded tables) are mapped to the report assets that load them, so
 the lineage runs from each report to the views that read it.
 """
@@ -9,7 +10,9 @@ the lineage runs from each report to the views that read it.
 # No `from __future__ import annotations`: Dagster reads the asset functions' annotations
 # (config class, context, resources) as objects.
 
+import hashlib
 import json
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,7 +26,19 @@ from transforms import PROJECT_DIR
 from .loads import GROUP, KEY_PREFIX, POOL, RETRY_POLICY
 from .warehouse import LiveChatWarehouse
 
-TARGET_DIR = PROJECT_DIR / "target" / "dagster"
+
+def _target_dir() -> Path:
+    """Return where dbt writes for Dagster: a cache folder of this user, outside the package.
+
+    The package folder stays clean (it may be installed read-only); one folder per package
+    location, so two checkouts do not share a manifest.
+    """
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    digest = hashlib.sha256(str(PROJECT_DIR.resolve()).encode()).hexdigest()[:12]
+    return cache / "livechat-reports" / f"dagster-dbt-{digest}"
+
+
+TARGET_DIR = _target_dir()
 PROFILE = "livechat"
 
 
@@ -90,7 +105,11 @@ def view_assets(project: DbtProject | None = None) -> AssetsDefinition:
     ) -> Iterator[Any]:
         variables = json.dumps({"livechat_schema": warehouse.stored_dataset()})
         with warehouse.dbt_environment():  # dbt's process starts with these variables
-            invocation = dbt.cli(["build", "--vars", variables], context=context)
+            invocation = dbt.cli(
+                ["build", "--vars", variables],
+                context=context,
+                target_path=TARGET_DIR / f"build-{context.run.run_id}",  # not in the package
+            )
         yield from invocation.stream()
 
     return livechat_views
