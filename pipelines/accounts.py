@@ -30,17 +30,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
+from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
+from dlt.pipeline.state_sync import load_pipeline_state_from_destination
 
-from sources.livechat import livechat_reports
+from sources.livechat import livechat_reports, settings_of
 from sources.livechat.credentials import (
     LiveChatCredentials,
     OAuthCredentials,
     PersonalAccessTokenCredentials,
 )
 from sources.livechat.exceptions import ConfigurationError
+from sources.livechat.meaning import STATE_KEY as MEANING_KEY
+from sources.livechat.meaning import DatasetMeaningChanged, changes
 
 from .livechat_reports import LoadSummary, build_pipeline, run_load
+from .logs import account_logs
 from .progress import Tally
 
 logger = logging.getLogger("livechat_reports")
@@ -230,14 +235,107 @@ def check_accounts(accounts: Sequence[Account], source_options: Mapping[str, Any
     """
     for account in accounts:
         try:
-            livechat_reports(**_options(account, source_options))
+            livechat_reports(**account_options(account, source_options))
         except ConfigurationError as error:
             raise AccountConfigError(f"Account `{account.name}`: {error}") from None
 
 
-def _options(account: Account, source_options: Mapping[str, Any]) -> dict[str, Any]:
-    # The command line wins over an account's section, as it wins over [sources.livechat].
+def account_options(account: Account, source_options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the `livechat_reports` arguments of one account's load.
+
+    The given options (the command line's) win over the account's section, as they win over
+    `[sources.livechat]`.
+    """
     return {**account.overrides, **source_options, "credentials": account.credentials}
+
+
+def account_pipeline_name(pipeline_name: str, account_name: str) -> str:
+    """Return the dlt pipeline of one account: `<pipeline_name>_<account>`."""
+    return f"{pipeline_name}_{account_name}"
+
+
+def account_pipeline(
+    account_name: str,
+    pipeline_name: str,
+    destination: str = "duckdb",
+    dataset_name: str = "livechat_reports",
+    duckdb_file: str | None = None,
+    credentials: Any = None,
+) -> Pipeline:
+    """Create (or attach to) one account's pipeline: its own name, state and staging dataset.
+
+    The staging dataset is `<dataset>_staging_<account>`: loads of several accounts through one
+    shared staging dataset lose or double rows when they overlap.
+    """
+    return build_pipeline(
+        account_pipeline_name(pipeline_name, account_name),
+        destination,
+        dataset_name,
+        duckdb_file,
+        credentials=credentials,
+        staging_dataset_name_layout=f"%s_staging_{account_name}",
+    )
+
+
+def check_earlier_meaning(pipeline: Pipeline, source: DltSource, single_pipeline: str) -> None:
+    """Refuse an account's first load into rows it loaded as the single account, if they differ.
+
+    The meaning check (`check_meaning`) compares a run with its own pipeline's state. An account
+    that was loaded as the single account (pipeline `single_pipeline`) and is now a section has a
+    new pipeline with no state yet, so its first run is compared here with the single-account
+    pipeline's state instead, when that recorded the same account_id.
+
+    Raises:
+        DatasetMeaningChanged: When the timezone, distribution or filters differ and the run is
+            not a refresh.
+    """
+    settings = settings_of(source)
+    if settings.refresh:
+        return
+    database = getattr(pipeline.destination, "config_params", {}).get("credentials")
+    if isinstance(database, str) and not os.path.exists(database):
+        return  # a DuckDB file not created yet holds no rows
+    try:
+        with pipeline.destination_client() as client:
+            if client.get_stored_state(pipeline.pipeline_name):  # type: ignore[attr-defined]
+                return  # its own state: `check_meaning` compares with it
+            earlier = load_pipeline_state_from_destination(single_pipeline, client)  # type: ignore[arg-type]
+    except Exception:  # no dataset or state table yet; an unusable destination: the load says so
+        return
+    recorded = (earlier or {}).get("sources", {}).get(source.name, {}).get(MEANING_KEY)
+    if not recorded or recorded.get("account_id") != settings.meaning["account_id"]:
+        return
+    changed = changes(recorded, settings.meaning)
+    if changed:
+        raise DatasetMeaningChanged(pipeline.dataset_name, changed)
+
+
+def check_accounts_history(
+    accounts: Sequence[Account],
+    source_options: Mapping[str, Any],
+    *,
+    pipeline_name: str,
+    destination: str = "duckdb",
+    dataset_name: str = "livechat_reports",
+    duckdb_file: str | None = None,
+    credentials: Any = None,
+) -> None:
+    """Run `check_earlier_meaning` for every account, before any request.
+
+    Raises:
+        AccountConfigError: Naming the account whose settings differ from its earlier rows.
+    """
+    for account in accounts:
+        source = livechat_reports(**account_options(account, source_options))
+        pipeline = account_pipeline(
+            account.name, pipeline_name, destination, dataset_name, duckdb_file, credentials
+        )
+        try:
+            check_earlier_meaning(pipeline, source, pipeline_name)
+        except DatasetMeaningChanged as error:
+            raise AccountConfigError(
+                f"Account `{account.name}` was loaded before as the single account: {error}"
+            ) from None
 
 
 def run_accounts(
@@ -280,28 +378,24 @@ def run_accounts(
     started = time.monotonic()
     options = dict(source_options or {})
     load_lock = threading.Lock()
-    results = [AccountResult(a, f"{pipeline_name}_{a.name}") for a in accounts]
+    results = [AccountResult(a, account_pipeline_name(pipeline_name, a.name)) for a in accounts]
 
     def pipeline_of(result: AccountResult) -> Pipeline:
-        return build_pipeline(
-            result.pipeline_name,
-            destination,
-            dataset_name,
-            duckdb_file,
-            credentials=credentials,
-            staging_dataset_name_layout=f"%s_staging_{result.account.name}",
+        return account_pipeline(
+            result.account.name, pipeline_name, destination, dataset_name, duckdb_file, credentials
         )
 
     def load(result: AccountResult) -> AccountResult:
         began = time.monotonic()
         try:
-            result.summary = run_load(
-                pipeline_of(result),
-                _options(result.account, options),
-                transform=False,
-                progress=result.tally,
-                load_lock=load_lock,
-            )
+            with account_logs(result.account.name):
+                result.summary = run_load(
+                    pipeline_of(result),
+                    account_options(result.account, options),
+                    transform=False,
+                    progress=result.tally,
+                    load_lock=load_lock,
+                )
         except Exception as error:  # kept per account: the others go on
             result.error = error
             logger.debug("account %s failed", result.account.name, exc_info=True)

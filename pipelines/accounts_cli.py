@@ -11,6 +11,7 @@ from pipelines.accounts import (
     AccountResult,
     ManyAccountsResult,
     check_accounts,
+    check_accounts_history,
     read_accounts,
     run_accounts,
 )
@@ -31,6 +32,14 @@ def cmd_load_accounts(args: argparse.Namespace, source_options: dict[str, Any]) 
     selected = [n.strip() for n in (args.accounts or "").split(",") if n.strip()] or None
     accounts = read_accounts(selected)
     check_accounts(accounts, source_options)
+    check_accounts_history(
+        accounts,
+        source_options,
+        pipeline_name=args.pipeline_name,
+        destination=args.destination,
+        dataset_name=args.dataset,
+        duckdb_file=args.duckdb_file,
+    )
     result = run_accounts(
         accounts,
         source_options,

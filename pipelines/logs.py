@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # dlt's loader logs every failed or retried job with its traceback (tens of them when a disk
@@ -38,3 +41,36 @@ def quiet_dlt_logs(quiet: bool, logger_name: str = "dlt") -> None:
         logger.removeFilter(existing)
     if quiet:
         logger.addFilter(QuietDltLogs())
+
+
+_loading = threading.local()
+SOURCE_LOGGER = "livechat_reports"
+
+
+class AccountInLogs(logging.Filter):
+    """Start each record logged by a thread that loads an account with that account's name.
+
+    The source's lines (`chats_total_chats: 2 requests for ...`) say nothing of the account;
+    with many accounts loading at once they would be indistinguishable.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return True; prefix the record when the current thread loads an account."""
+        name = getattr(_loading, "account", None)
+        if name is not None:
+            record.msg = f"account {name}: {record.getMessage()}"
+            record.args = None
+        return True
+
+
+@contextmanager
+def account_logs(name: str) -> Iterator[None]:
+    """Name `name` in the records this thread logs to the source's logger meanwhile."""
+    logger = logging.getLogger(SOURCE_LOGGER)
+    if not any(isinstance(f, AccountInLogs) for f in logger.filters):
+        logger.addFilter(AccountInLogs())
+    _loading.account = name
+    try:
+        yield
+    finally:
+        _loading.account = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -187,11 +188,18 @@ def test_a_revoked_account_fails_alone(
     accounts: tuple[Emulator, Accounts],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     emulator, api = accounts
     configure(emulator, monkeypatch, None)
     api.revoke("globex-id")
+    caplog.set_level(logging.INFO, logger="livechat_reports")
     assert main(["load", "--no-transform"]) == 1
+    # Each report's line names the account it belongs to.
+    report_lines = [m for m in caplog.messages if " requests for " in m]
+    assert report_lines
+    assert all(m.startswith(("account acme: ", "account initech: ")) for m in report_lines)
+    assert any(m.startswith("account initech: chats_total_chats: ") for m in report_lines)
     captured = capsys.readouterr()
     lines = {line.split()[0]: line for line in captured.out.splitlines() if line.startswith("  ")}
     assert "Loaded 2 of 3 accounts" in captured.out
@@ -248,3 +256,28 @@ def test_bad_account_configuration_exits_2_before_any_request(
     assert words in err
     assert "Traceback" not in err
     assert emulator.stats.total() == 0
+
+
+def test_an_account_loaded_alone_before_keeps_its_meaning_as_a_section(
+    accounts: tuple[Emulator, Accounts],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    emulator, _ = accounts
+    configure(emulator, monkeypatch, None)
+    as_single_account(monkeypatch, "acme")
+    assert main(["load", "--no-transform"]) == 0
+    # Now a section of its own, with another timezone: its new pipeline has no state of its
+    # own, so the rows it loaded as the single account are what it is compared with.
+    configure(emulator, monkeypatch, None)
+    monkeypatch.setenv("SOURCES__LIVECHAT__ACCOUNTS__ACME__TIMEZONE", "Europe/Warsaw")
+    capsys.readouterr()
+    emulator.stats.reset()
+    assert main(["load", "--no-transform", "--accounts", "acme"]) == 2
+    err = capsys.readouterr().err
+    assert "Account `acme` was loaded before as the single account" in err
+    assert "`timezone` was `UTC`, this run asks for `Europe/Warsaw`" in err
+    assert emulator.stats.total() == 0
+    # Another account never loaded alone is not held back; acme with its old settings loads.
+    monkeypatch.delenv("SOURCES__LIVECHAT__ACCOUNTS__ACME__TIMEZONE")
+    assert main(["load", "--no-transform", "--accounts", "acme,initech"]) == 0

@@ -1,0 +1,265 @@
+"""One Dagster asset per report, loaded by dagster-dlt, partitioned by account section.
+
+A run of partition `acme` loads account `acme` through its own pipeline
+(`livechat_reports_acme`) and staging dataset, as `livechat-reports load --accounts acme`
+would: the same settings, the same state, the same refusal of a run whose settings would
+change what the rows mean. Incremental loading is dlt's (each account's state is in the
+destination), so the partitions are accounts only, not days: a date range is a backfill
+through run config (`LoadConfig`) on the same assets.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the asset functions' annotations
+# (config class, context, resources) as objects.
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    Backoff,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    RetryPolicy,
+    StaticPartitionsDefinition,
+    multi_asset,
+)
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator
+from dagster_dlt.asset_decorator import build_dlt_asset_specs
+from dagster_dlt.translator import DltResourceTranslatorData
+from pydantic import Field
+
+from pipelines.accounts import (
+    SECTION,
+    Account,
+    account_options,
+    check_earlier_meaning,
+    read_accounts,
+)
+from pipelines.cli import EXIT_BAD_INPUT
+from pipelines.destination import check_destination
+from pipelines.errors import explain
+from pipelines.livechat_reports import (
+    FILE_FORMATS,
+    adopt_destination_state,
+    check_meaning,
+    exclusive,
+)
+from sources.livechat import livechat_reports
+from sources.livechat.credentials import PersonalAccessTokenCredentials
+from sources.livechat.exceptions import LiveChatAPIError
+from sources.livechat.extract import LINEAGE_TABLE
+from sources.livechat.reports import REPORTS
+from transforms.tables import LOADS_TABLE
+
+from .warehouse import LiveChatWarehouse
+
+GROUP = "livechat"
+KEY_PREFIX = "livechat"
+# Every asset that writes the destination is in this pool; dagster.yaml holds it to one run.
+POOL = "livechat_destination"
+# Transient failures (timeouts, 5xx, a locked file) are tried again later; see `failure`.
+RETRY_POLICY = RetryPolicy(max_retries=2, delay=60, backoff=Backoff.EXPONENTIAL)
+# HTTP answers that a later attempt cannot change: the account's token or settings are wrong.
+FINAL_STATUSES = frozenset({400, 401, 403, 404, 422})
+
+
+class LoadConfig(Config):
+    """Run config of a load: empty for the daily incremental run, dates for a backfill.
+
+    Dates are inclusive and days of the account's timezone, as on the command line.
+    """
+
+    start_date: str | None = Field(
+        default=None, description="First day (YYYY-MM-DD): a first run's start, or a backfill's."
+    )
+    end_date: str | None = Field(default=None, description="Last day, inclusive (default today).")
+    backfill: bool = Field(
+        default=False,
+        description="Load exactly start_date..end_date and leave the incremental state alone.",
+    )
+    refresh: bool = Field(
+        default=False,
+        description="Reload from start_date, replacing the account's rows (after a change of"
+        " timezone, distribution or filters).",
+    )
+
+    def source_options(self) -> dict[str, Any]:
+        """Return the `livechat_reports` arguments these settings give."""
+        options: dict[str, Any] = {}
+        for name in ("start_date", "end_date"):
+            value = getattr(self, name)
+            if value:
+                options[name] = value  # checked by the source, as the command's dates are
+        if self.backfill:
+            options["backfill"] = True
+        if self.refresh:
+            options["refresh"] = True
+        return options
+
+
+class ReportTranslator(DagsterDltTranslator):
+    """Names each report's asset `livechat/<report>`, whatever the pipeline or destination."""
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
+        """Return the asset of one report (resource)."""
+        spec: AssetSpec = super().get_asset_spec(data)
+        return spec.replace_attributes(
+            key=AssetKey([KEY_PREFIX, data.resource.name]),
+            deps=[],
+            skippable=True,  # `reports` in [sources.livechat] may leave it out
+            group_name=GROUP,
+            description=f"The LiveChat {data.resource.name} report, loaded per account.",
+        )
+
+
+TRANSLATOR = ReportTranslator()
+
+
+def account_partitions(names: Sequence[str]) -> StaticPartitionsDefinition:
+    """Return one partition per account section name."""
+    return StaticPartitionsDefinition(list(names))
+
+
+def _spec_source() -> Any:
+    """A source with every report, built only to list the assets (it makes no request)."""
+    credentials = PersonalAccessTokenCredentials()
+    credentials.account_id, credentials.personal_access_token = "definitions", "unused"
+    return livechat_reports(credentials=credentials)
+
+
+def shared_tables(reports: Iterable[str] | None = None) -> list[str]:
+    """Tables a load writes besides one per report: a report's further tables, dlt's own.
+
+    Args:
+        reports: The reports loaded (default all): only their further tables are written.
+    """
+    selected = None if reports is None else set(reports)
+    extra = [
+        table.name
+        for spec in REPORTS
+        if selected is None or spec.name in selected
+        for table in spec.tables
+        if table.name != spec.name
+    ]
+    return [*extra, LINEAGE_TABLE, LOADS_TABLE]
+
+
+def report_assets(partitions: StaticPartitionsDefinition) -> AssetsDefinition:
+    """Build the report assets (one per report, and the shared tables), partitioned by account.
+
+    Every run loads all reports together (no subsets): the further tables of a report and
+    dlt's own tables are written by the same load.
+    """
+    specs = [
+        *build_dlt_asset_specs(
+            dlt_source=_spec_source(),
+            dlt_pipeline=None,  # type: ignore[arg-type]  # the translator names assets without it
+            dagster_dlt_translator=TRANSLATOR,
+        ),
+        *(
+            AssetSpec(
+                key=AssetKey([KEY_PREFIX, table]),
+                group_name=GROUP,
+                kinds={"dlt"},
+                description=f"The table {table}, written by every report's load.",
+                skippable=True,
+            )
+            for table in shared_tables()
+        ),
+    ]
+
+    @multi_asset(
+        name="livechat_reports",
+        specs=specs,
+        partitions_def=partitions,
+        can_subset=False,
+        pool=POOL,
+        retry_policy=RETRY_POLICY,
+    )
+    def livechat_reports_assets(
+        context: AssetExecutionContext,
+        config: LoadConfig,
+        dlt: DagsterDltResource,
+        warehouse: LiveChatWarehouse,
+    ) -> Iterator[Any]:
+        yield from load_account(context, config, dlt, warehouse)
+
+    return livechat_reports_assets
+
+
+def load_account(
+    context: AssetExecutionContext,
+    config: LoadConfig,
+    dlt: DagsterDltResource,
+    warehouse: LiveChatWarehouse,
+) -> Iterator[Any]:
+    """Load the partition's account; on failure raise a `Failure` that says what to do.
+
+    Before dagster-dlt runs the pipeline (it drops the local state and dlt restores the
+    destination's), the pipeline's lock is taken, the destination checked, and the run's
+    settings compared with those the account's rows were loaded with.
+    """
+    name = context.partition_key
+    account: Account | None = None
+    try:
+        account = read_accounts([name])[0]
+        source = livechat_reports(**account_options(account, config.source_options()))
+        pipeline = warehouse.account_pipeline(name)
+        with exclusive(pipeline):
+            check_destination(pipeline)
+            pipeline = adopt_destination_state(pipeline)
+            pipeline.sync_destination()
+            check_meaning(pipeline, source)
+            check_earlier_meaning(pipeline, source, warehouse.pipeline_name)
+            context.log.info(
+                f"Account {name} (account_id {account.account_id}): pipeline"
+                f" {pipeline.pipeline_name}, dataset {pipeline.dataset_name}"
+            )
+            yield from dlt.run(
+                context,
+                dlt_source=source,
+                dlt_pipeline=pipeline,
+                dagster_dlt_translator=TRANSLATOR,
+                loader_file_format=FILE_FORMATS.get(warehouse.destination),
+            )
+        for table in shared_tables(source.selected_resources):
+            yield MaterializeResult(asset_key=AssetKey([KEY_PREFIX, table]))
+    except Failure:
+        raise
+    except Exception as error:
+        raise failure(name, account, error) from error
+
+
+def failure(name: str, account: Account | None, error: BaseException) -> Failure:
+    """Say which account failed, why, and what to do; retry only what may pass later."""
+    code, message = explain(error, "load")
+    account_id = f" (account_id {account.account_id})" if account is not None else ""
+    final = code == EXIT_BAD_INPUT or _final_answer(error)
+    todo = (
+        f"Fix its section [{SECTION}.{name}] (token or settings), then materialize partition"
+        f" `{name}` again."
+        if final
+        else "It is retried; if it keeps failing, materialize this partition again later."
+    )
+    return Failure(
+        description=(
+            f"Account `{name}`{account_id} failed: {message} The other accounts are not"
+            f" affected. {todo}"
+        ),
+        metadata={"account": MetadataValue.text(name)},
+        allow_retries=not final,
+    )
+
+
+def _final_answer(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, LiveChatAPIError) and seen.status in FINAL_STATUSES:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

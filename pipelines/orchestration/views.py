@@ -1,0 +1,132 @@
+"""The dbt package's models as Dagster assets (dagster-dbt), downstream of the report assets.
+
+dagster-dbt reads the package from a manifest; `prepare_manifest` writes one with `dbt parse`
+into a cache folder (`~/.cache/livechat-reports/`, outside the package) when it is missing or
+older than the package.
+The package's sources (the loaded tables) are mapped to the report assets that load them, so
+the lineage runs from each report to the views that read it.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the asset functions' annotations
+# (config class, context, resources) as objects.
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from transforms import PROJECT_DIR
+
+from .loads import GROUP, KEY_PREFIX, POOL, RETRY_POLICY
+from .warehouse import LiveChatWarehouse
+
+
+def _target_dir() -> Path:
+    """Return where dbt writes for Dagster: a cache folder of this user, outside the package.
+
+    The package folder stays clean (it may be installed read-only); one folder per package
+    location, so two checkouts do not share a manifest.
+    """
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    digest = hashlib.sha256(str(PROJECT_DIR.resolve()).encode()).hexdigest()[:12]
+    return cache / "livechat-reports" / f"dagster-dbt-{digest}"
+
+
+TARGET_DIR = _target_dir()
+PROFILE = "livechat"
+
+
+def dbt_project() -> DbtProject:
+    """The package as dagster-dbt sees it, with the `livechat` profile of transforms/."""
+    return DbtProject(
+        project_dir=PROJECT_DIR,
+        target_path=TARGET_DIR,
+        profiles_dir=PROJECT_DIR,
+        profile=PROFILE,
+    )
+
+
+def prepare_manifest(project: DbtProject) -> Path:
+    """Write the manifest with `dbt parse` unless it is newer than every file of the package.
+
+    Returns:
+        The manifest's path.
+    """
+    manifest = Path(project.manifest_path)
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_package_file():
+        dbt_resource(project).cli(["parse", "--quiet"], target_path=Path(TARGET_DIR)).wait()
+    return manifest
+
+
+def _newest_package_file() -> float:
+    files = [PROJECT_DIR / "dbt_project.yml", PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "tests"):
+        files.extend(p for p in (PROJECT_DIR / folder).rglob("*") if p.is_file())
+    return max(p.stat().st_mtime for p in files)
+
+
+class ViewsTranslator(DagsterDbtTranslator):
+    """Models are `livechat_views/<model>`; a loaded table is the report asset that loads it."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        """Return the asset of a model, or of the report behind a source table."""
+        name = str(dbt_resource_props["name"])
+        if dbt_resource_props["resource_type"] == "source":
+            # A report's own table is its asset; the further tables have their own (loads.py).
+            return AssetKey([KEY_PREFIX, name])
+        return AssetKey([f"{KEY_PREFIX}_views", name])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """Put the views beside the reports."""
+        return f"{GROUP}_views"
+
+
+def view_assets(project: DbtProject | None = None) -> AssetsDefinition:
+    """Build the view assets: `dbt build` of the package (models and tests) on the warehouse."""
+    project = project or dbt_project()
+    manifest = prepare_manifest(project)
+
+    @dbt_assets(
+        manifest=manifest,
+        project=project,
+        dagster_dbt_translator=ViewsTranslator(),
+        name="livechat_dbt",
+        pool=POOL,
+        retry_policy=RETRY_POLICY,
+    )
+    def livechat_views(
+        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: LiveChatWarehouse
+    ) -> Iterator[Any]:
+        variables = json.dumps({"livechat_schema": warehouse.stored_dataset()})
+        with warehouse.dbt_environment():  # dbt's process starts with these variables
+            invocation = dbt.cli(
+                ["build", "--vars", variables],
+                context=context,
+                target_path=TARGET_DIR / f"build-{context.run.run_id}",  # not in the package
+            )
+        yield from invocation.stream()
+
+    return livechat_views
+
+
+def dbt_resource(project: DbtProject | None = None) -> DbtCliResource:
+    """The dbt CLI resource the view assets run with."""
+    project = project or dbt_project()
+    return DbtCliResource(
+        project_dir=project,
+        profiles_dir=str(PROJECT_DIR),
+        profile=PROFILE,
+        dbt_executable=dbt_executable(),
+    )
+
+
+def dbt_executable() -> str:
+    """This environment's `dbt`, whether or not the environment is activated."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else "dbt"
