@@ -126,10 +126,14 @@ def account_partitions(names: Sequence[str]) -> StaticPartitionsDefinition:
 
 
 def _spec_source() -> Any:
-    """A source with every report, built only to list the assets (it makes no request)."""
+    """A source with every report and every per-group report, built only to list the assets.
+
+    It makes no request. The per-group reports are assets whether or not an account turns the
+    group breakdown on: a load without it skips them.
+    """
     credentials = PersonalAccessTokenCredentials()
     credentials.account_id, credentials.personal_access_token = "definitions", "unused"
-    return livechat_reports(credentials=credentials)
+    return livechat_reports(credentials=credentials, breakdowns=["group"])
 
 
 def shared_tables(reports: Iterable[str] | None = None) -> list[str]:
@@ -139,9 +143,10 @@ def shared_tables(reports: Iterable[str] | None = None) -> list[str]:
         reports: The reports loaded (default all): only their further tables are written.
     """
     selected = None if reports is None else set(reports)
+    specs = [*REPORTS, *(spec.by_group() for spec in REPORTS if spec.group_filter is not None)]
     extra = [
         table.name
-        for spec in REPORTS
+        for spec in specs
         if selected is None or spec.name in selected
         for table in spec.tables
         if table.name != spec.name

@@ -282,6 +282,41 @@ def test_a_date_range_backfill_is_run_config_on_the_same_assets(
     assert 0 < emulator.stats.total() < 80
 
 
+def test_the_group_breakdown_loads_through_the_same_assets(
+    accounts: tuple[Emulator, Accounts],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    instance: DagsterInstance,
+) -> None:
+    """Per-group tables are assets too, and Dagster loads them as the command does."""
+    emulator, _ = accounts
+    configure(emulator, monkeypatch, None)
+    monkeypatch.setenv("SOURCES__LIVECHAT__REPORTS", "chats_total_chats,chats_forms")
+    monkeypatch.setenv("SOURCES__LIVECHAT__BREAKDOWNS", "group")
+    start, end = TODAY - dt.timedelta(days=6), TODAY - dt.timedelta(days=4)
+    config = {"start_date": start.isoformat(), "end_date": end.isoformat(), "backfill": True}
+    run = load(instance, None, "globex", config)
+    assert run.success
+    assert {e.asset_key.path[-1] for e in run.get_asset_materialization_events()} == {
+        "chats_total_chats",
+        "chats_total_chats_by_group",
+        "chats_forms",
+        "chats_forms_by_group",
+        "chats_form_answers",
+        "chats_form_answers_by_group",
+        "report_requests",
+        "_dlt_loads",
+    }
+    dates = ["--start-date", start.isoformat(), "--end-date", end.isoformat()]
+    assert (
+        main(["load", "--accounts", "globex", "--dataset", "by_hand", "--no-transform", *dates])
+        == 0
+    )
+    for table in ("chats_total_chats_by_group", "chats_form_answers_by_group"):
+        got = table_rows(None, "livechat_reports", table, "globex-id")
+        assert got, table
+        assert got == table_rows(None, "by_hand", table, "globex-id"), table
+
+
 def test_the_daily_schedule_requests_one_run_per_account(
     monkeypatch: pytest.MonkeyPatch, instance: DagsterInstance
 ) -> None:
