@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 # dlt's loader logs every failed or retried job with its traceback (tens of them when a disk
@@ -43,20 +43,22 @@ def quiet_dlt_logs(quiet: bool, logger_name: str = "dlt") -> None:
         logger.addFilter(QuietDltLogs())
 
 
-_loading = threading.local()
+# A context variable, not a thread-local: the source's request pool runs each request in the
+# context of the account thread that asked for it, so its retry warnings are named too.
+_account: ContextVar[str | None] = ContextVar("livechat_account", default=None)
 SOURCE_LOGGER = "livechat_reports"
 
 
 class AccountInLogs(logging.Filter):
-    """Start each record logged by a thread that loads an account with that account's name.
+    """Start each record logged while an account loads with that account's name.
 
     The source's lines (`chats_total_chats: 2 requests for ...`) say nothing of the account;
     with many accounts loading at once they would be indistinguishable.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Return True; prefix the record when the current thread loads an account."""
-        name = getattr(_loading, "account", None)
+        """Return True; prefix the record when the current context loads an account."""
+        name = _account.get()
         if name is not None:
             record.msg = f"account {name}: {record.getMessage()}"
             record.args = None
@@ -65,12 +67,15 @@ class AccountInLogs(logging.Filter):
 
 @contextmanager
 def account_logs(name: str) -> Iterator[None]:
-    """Name `name` in the records this thread logs to the source's logger meanwhile."""
+    """Name `name` in the records logged to the source's logger meanwhile.
+
+    That is, by this thread and by the requests it runs on the source's request pool.
+    """
     logger = logging.getLogger(SOURCE_LOGGER)
     if not any(isinstance(f, AccountInLogs) for f in logger.filters):
         logger.addFilter(AccountInLogs())
-    _loading.account = name
+    token = _account.set(name)
     try:
         yield
     finally:
-        _loading.account = None
+        _account.reset(token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import email.utils
 import ipaddress
 import json
@@ -104,6 +105,13 @@ class _Retry(Exception):
         self.message = message
         self.wait = wait
 
+    def described(self) -> str:
+        """The failure for a log line: the HTTP status and error type when there was one."""
+        if self.status is None or self.status == 200:
+            return self.message
+        kind = f" {self.error_type}" if self.error_type else ""
+        return f"HTTP {self.status}{kind}: {self.message}"
+
 
 class LiveChatClient:
     """Sends report requests, retrying what is transient, at most `max_concurrency` at a time.
@@ -179,7 +187,7 @@ class LiveChatClient:
                 delay = self._delay(attempt, retry.wait)
                 logger.warning(
                     "%s for %s: %s; retrying in %.1fs (attempt %d of %d)",
-                    report, window, retry.message, delay, attempt + 1, self.max_attempts,
+                    report, window, retry.described(), delay, attempt + 1, self.max_attempts,
                 )  # fmt: skip
                 self._sleep(delay)
         assert last is not None
@@ -246,14 +254,16 @@ class LiveChatClient:
         """Run jobs on the shared pool and yield their results in order.
 
         A few jobs run ahead of the one being consumed so the pool stays busy; the pool's size
-        caps the requests in flight across every report.
+        caps the requests in flight across every report. Each job runs in a copy of the
+        caller's context, so what the caller's context variables hold (the account a log line
+        names) holds in the pool's threads too.
         """
         pending: deque[Future[T]] = deque()
         ahead = self.max_concurrency * 2
         it = iter(jobs)
         try:
             for job in it:
-                pending.append(self._pool.submit(job))
+                pending.append(self._pool.submit(contextvars.copy_context().run, job))
                 if len(pending) >= ahead:
                     yield pending.popleft().result()
             while pending:

@@ -5,7 +5,8 @@ and the days of the run (`destination_scope`), so rows whose dimension vanished 
 became empty are deleted too; when a table gets no row at all, one placeholder row (empty key)
 carries the merge and is filtered out by `source_filter` before it reaches the table. Per-group
 tables merge the same way, so a group that had no chats in the re-fetched days loses its rows
-for them.
+for them; when the groups are listed, the merge is scoped to the groups loaded too, each over
+its own days (see `cursors`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dlt.common.schema.typing import TWriteDispositionConfig
 
 from .breakdown import allows, request_filters
 from .client import LiveChatClient
+from .cursors import group_windows, record_loaded, resumes_from, run_window
 from .flatten import Context, Row, Tables, total_pages
 from .meaning import STATE_KEY as MEANING_KEY
 from .meaning import canonical_filters
@@ -38,11 +40,10 @@ from .reports import (
     table_columns,
 )
 from .settings import Settings
-from .windows import Period, Window, periods_touching, plan_range, split
+from .windows import Period, Window, periods_touching, split
 
 logger = logging.getLogger("livechat_reports")
 LINEAGE_TABLE = "report_requests"
-STATE_KEY = "last_loaded_day"
 
 
 GROUPS_REPORT = REPORTS_BY_NAME["chats_groups"]
@@ -75,18 +76,6 @@ def plan_requests(
     return [replace(r, group=g) for r in plan for g in groups]
 
 
-def run_window(settings: Settings, last_loaded: str | None) -> Window | None:
-    """Return the days a report loads in this run, from its last loaded day (None: nothing)."""
-    if settings.backfill or settings.refresh:
-        return Window(settings.start_date, settings.end_date)
-    return plan_range(
-        start_date=settings.start_date,
-        end_date=settings.end_date,
-        last_loaded=dt.date.fromisoformat(last_loaded) if last_loaded else None,
-        lookback_days=settings.lookback_days,
-    )
-
-
 def request_body(
     spec: ReportSpec, settings: Settings, window: Window, group: int | None = None
 ) -> dict[str, Any]:
@@ -108,23 +97,28 @@ def _sql_text(value: str) -> str:
     return value.replace("'", "''").replace("{", "{{").replace("}", "}}")
 
 
-def write_disposition(
-    spec: ReportSpec, table: TableSpec, settings: Settings, window: Window
-) -> TWriteDispositionConfig:
-    """Merge settings of a table for a run over `window`.
+Replaced = Sequence[tuple[Window, Sequence[int]]]
+"""The days a run replaces: (days, groups) pairs, no groups meaning all of the account's."""
 
-    Per-period tables merge by key. Day tables replace the account's rows of the run's days.
-    A refresh replaces every row of the account, whatever its day or period.
+
+def write_disposition(
+    spec: ReportSpec, table: TableSpec, settings: Settings, replaced: Replaced
+) -> TWriteDispositionConfig:
+    """Merge settings of a table for a run that loads the days in `replaced`.
+
+    Per-period tables merge by key. Day tables replace the account's rows of the run's days,
+    and of a per-group table whose groups are listed only the rows of the groups loaded for
+    those days: a group left out of the list keeps its rows. A refresh replaces every row of
+    the account, whatever its day, group or period.
     """
     account = f"{{table}}.account_id = '{_sql_text(settings.account_id)}'"
     if spec.kind is Kind.PERIOD and not settings.refresh:
         return {"disposition": "merge", "strategy": "delete-insert"}
     scope = account
     if not settings.refresh:
-        scope += (
-            f" AND {{table}}.report_date >= DATE '{window.first}'"
-            f" AND {{table}}.report_date <= DATE '{window.last}'"
-        )
+        scope += " AND " + " OR ".join(_days_scope(window, groups) for window, groups in replaced)
+        if len(replaced) > 1:
+            scope = f"{account} AND ({scope.removeprefix(account + ' AND ')})"
     config: dict[str, Any] = {
         "disposition": "merge",
         "strategy": "delete-insert",
@@ -133,6 +127,17 @@ def write_disposition(
     if table.merge_key:
         config["source_filter"] = f"{table.merge_key} <> ''"
     return config  # type: ignore[return-value]
+
+
+def _days_scope(window: Window, groups: Sequence[int]) -> str:
+    days = (
+        f"{{table}}.report_date >= DATE '{window.first}'"
+        f" AND {{table}}.report_date <= DATE '{window.last}'"
+    )
+    if not groups:
+        return days
+    listed = ", ".join(f"'{g}'" for g in groups)  # group ids are whole numbers
+    return f"({{table}}.{GROUP_KEY} IN ({listed}) AND {days})"
 
 
 def placeholder_row(table: TableSpec, settings: Settings, window: Window) -> Row:
@@ -144,11 +149,11 @@ def placeholder_row(table: TableSpec, settings: Settings, window: Window) -> Row
     return row
 
 
-def table_hints(spec: ReportSpec, table: TableSpec, settings: Settings, window: Window) -> Any:
-    """The dlt hints of a table for this run."""
+def table_hints(spec: ReportSpec, table: TableSpec, settings: Settings, replaced: Replaced) -> Any:
+    """The dlt hints of a table for a run that loads the days in `replaced`."""
     return dlt.mark.make_hints(
         table_name=table.name,
-        write_disposition=write_disposition(spec, table, settings, window),
+        write_disposition=write_disposition(spec, table, settings, replaced),
         primary_key=primary_key(table, spec, settings.hourly),
         columns=table_columns(table, spec, settings.hourly),
     )
@@ -295,7 +300,7 @@ class GroupDirectory:
             windows = [
                 w
                 for name in self._users()
-                if (w := run_window(self._settings, resources.get(name, {}).get(STATE_KEY)))
+                if (w := run_window(self._settings, resumes_from(resources.get(name, {}))))
             ]
             if not windows:
                 self._rows = []
@@ -362,10 +367,21 @@ def report_rows(
     source = source_state()
     # Committed with this run's rows, and only with them, like every dlt state change.
     source[MEANING_KEY] = settings.meaning
-    last_loaded = resource_state.get(STATE_KEY)
-    window = run_window(settings, last_loaded)
+    # a per-group report whose groups are listed keeps a last loaded day per group
+    listed = spec.group is not None and settings.breakdown_groups is not None
+    spans: list[tuple[Window, tuple[int, ...]]] = []
+    if listed:
+        groups = [g for g in settings.breakdown_groups or () if allows(spec, settings.filters, g)]
+        spans = group_windows(settings, resource_state, groups)
+        window = (
+            Window(min(w.first for w, _ in spans), max(w.last for w, _ in spans)) if spans else None
+        )
+    else:
+        window = run_window(settings, resumes_from(resource_state))
     if window is None:
-        logger.info("%s: nothing to load (last loaded day %s)", spec.name, last_loaded)
+        logger.info(
+            "%s: nothing to load (last loaded day %s)", spec.name, resumes_from(resource_state)
+        )
         return
     resources = source.get("resources", {})
     answers: Iterable[tuple[Tables, list[Row]]]
@@ -375,17 +391,23 @@ def report_rows(
         requests: list[Request] = []
         answers = [({spec.name: rows}, [])]
     else:
-        groups: Sequence[int] = ()
-        if spec.group is not None:
-            if directory is not None:
-                groups, asked = directory.groups(window, resources)
-            else:
-                groups = settings.breakdown_groups or ()
-            groups = [g for g in groups if allows(spec, settings.filters, g)]
-        requests = plan_requests(spec, window, settings.window_days, groups)
+        if listed and len(spans) > 1:
+            for days, members in spans:  # say why some groups load more days than others
+                logger.info("%s: groups %s load %s", spec.name, list(members), days)
+        if listed:
+            requests = [
+                r for w, gs in spans for r in plan_requests(spec, w, settings.window_days, gs)
+            ]
+        else:
+            found: Sequence[int] = ()
+            if spec.group is not None and directory is not None:
+                found, asked = directory.groups(window, resources)
+                found = [g for g in found if allows(spec, settings.filters, g)]
+            requests = plan_requests(spec, window, settings.window_days, found)
         progress.planned(spec.name, len(requests))
         jobs = [functools.partial(_fetch, spec, settings, client, progress, r) for r in requests]
         answers = client.map_ordered(jobs)
+    replaced: Replaced = spans or [(window, ())]
     started = time.monotonic()
     hinted: set[str] = set()
     counts = {t.name: 0 for t in spec.tables}
@@ -399,7 +421,7 @@ def report_rows(
                 continue
             counts[name] += len(rows)
             progress.rows(name, len(rows))
-            yield _mark(rows, spec, by_name[name], settings, window, hinted)
+            yield _mark(rows, spec, by_name[name], settings, replaced, hinted)
         if lineage:
             progress.rows(LINEAGE_TABLE, len(lineage))
             yield _mark_lineage(lineage, hinted)
@@ -415,7 +437,7 @@ def report_rows(
                 spec,
                 table,
                 settings,
-                window,
+                replaced,
                 hinted,
             )
     logger.info(
@@ -423,12 +445,7 @@ def report_rows(
         spec.name, len(requests) + len(asked), window, sum(counts.values()),
         time.monotonic() - started,
     )  # fmt: skip
-    if settings.refresh:
-        resource_state[STATE_KEY] = str(window.last)
-    elif not settings.backfill:
-        previous = resource_state.get(STATE_KEY)
-        newest = str(window.last) if previous is None else max(previous, str(window.last))
-        resource_state[STATE_KEY] = newest
+    record_loaded(resource_state, settings, replaced, listed)
 
 
 def _mark(
@@ -436,14 +453,14 @@ def _mark(
     spec: ReportSpec,
     table: TableSpec,
     settings: Settings,
-    window: Window,
+    replaced: Replaced,
     hinted: set[str],
 ) -> Any:
     """Route rows to their table; the first batch of each table carries the run's hints."""
     if table.name in hinted:
         return dlt.mark.with_table_name(rows, table.name)
     hinted.add(table.name)
-    hints = table_hints(spec, table, settings, window)
+    hints = table_hints(spec, table, settings, replaced)
     # Every table is a variant: variants inherit the resource-level hints, which stay empty.
     return dlt.mark.with_hints(rows, hints, create_table_variant=True)
 

@@ -12,7 +12,7 @@ import pytest
 from pipelines.cli import main
 from pipelines.livechat_reports import build_pipeline
 from sources.livechat.extract import LINEAGE_TABLE
-from sources.livechat_emulator import Emulator, ReportsAPI
+from sources.livechat_emulator import Emulator, ReportsAPI, Switches
 from sources.livechat_emulator.accounts import Accounts
 from tests.e2e.conftest import at
 
@@ -227,6 +227,23 @@ def test_a_revoked_account_fails_alone(
         " where account_id = 'globex-id'",
     )
     assert first == [(TODAY - dt.timedelta(days=30), 31)]
+
+
+def test_retries_name_the_account_they_are_for(
+    accounts: tuple[Emulator, Accounts],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Requests run on each account's pool threads; their retry warnings still say whose."""
+    emulator, _ = accounts
+    configure(emulator, monkeypatch, None)
+    emulator.switches = Switches(faults={"500": 0.1}, fault_seed=3)
+    caplog.set_level(logging.INFO, logger="livechat_reports")
+    assert main(["load", "--no-transform", "--reports", "chats_total_chats,chats_ranking"]) == 0
+    retries = [m for m in caplog.messages if "retrying in" in m]
+    assert len(retries) >= 3
+    assert all(m.startswith(tuple(f"account {n}: " for n in NAMES)) for m in retries), retries
+    assert any(": HTTP 500 " in m for m in retries), retries
 
 
 @pytest.mark.parametrize(

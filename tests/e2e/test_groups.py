@@ -648,6 +648,84 @@ def test_a_breakdown_turned_on_later_loads_its_tables_from_start_date(tmp_path: 
         emulator.stop()
 
 
+def test_a_group_added_to_breakdown_groups_loads_from_start_date(
+    tmp_path: Path, destination: str | None
+) -> None:
+    """Listed groups keep a last loaded day each, so the list can change between runs.
+
+    A group added to the list loads every day from `start_date` (otherwise it would hold only
+    the days after it was added, and its first weeks would read as whole weeks with none of
+    their chats); a group left out keeps its rows; the groups loaded before go on from their
+    own day. Finding the groups with chats/groups afterwards resumes from the earliest group.
+    """
+    start, first, later = dt.date(2026, 1, 5), dt.date(2026, 1, 12), dt.date(2026, 1, 14)
+    every_day = [start + dt.timedelta(days=n) for n in range((later - start).days + 1)]
+    emulator = Emulator(ReportsAPI(now=at(later, 20))).start()
+    try:
+        loader = Loader(emulator, tmp_path / "listed.duckdb", postgres=destination)
+        options = {
+            "reports": "chats_total_chats,chats_ranking",
+            "breakdowns": "group",
+            "start_date": start,
+            "timezone": "UTC",
+        }
+        loader.run(first, breakdown_groups="0,2", **options)
+        group_2 = "select * from lr.chats_total_chats_by_group where group_id = '2' order by 2, 3"
+        kept = loader.query(group_2)
+        assert [r["report_date"] for r in kept] == every_day[: (first - start).days + 1]
+        emulator.stats.reset()
+
+        loader.run(later, breakdown_groups="0,1", **options)
+        answered = {r: sum(s.values()) for r, s in emulator.stats.statuses_by_report.items()}
+        # base tables and group 0: their lookback (9..14 Jan); group 1: every day from start
+        assert answered == {"chats/total_chats": 1 + 1 + 1, "chats/ranking": 6 + 6 + 10}
+        asked = loader.query(
+            "select table_name, group_id, min(window_from) as first, max(window_to) as last"
+            " from lr.report_requests where group_id is not null"
+            " and _dlt_load_id = (select max(_dlt_load_id) from lr.report_requests)"
+            " group by 1, 2 order by 1, 2"
+        )
+        lookback = first - dt.timedelta(days=3)
+        assert asked == [
+            {"table_name": t, "group_id": g, "first": day, "last": later}
+            for t in ("chats_ranking_by_group", "chats_total_chats_by_group")
+            for g, day in (("0", lookback), ("1", start))
+        ]
+        for group in (0, 1):
+            filters = {**bounds(start, later, "UTC"), "groups": {"values": [group]}}
+            body = {"timezone": "UTC", "distribution": "day", "filters": filters}
+            want = ask(emulator, "chats/total_chats", body)["records"]
+            got = loader.query(
+                "select report_date, total from lr.chats_total_chats_by_group"
+                " where group_id = %s order by 1",
+                str(group),
+            )
+            assert got == [
+                {"report_date": dt.date.fromisoformat(d), "total": r.get("total")}
+                for d, r in sorted(want.items())
+            ]
+            ranked = loader.query(
+                "select count(distinct report_date) as days from lr.chats_ranking_by_group"
+                " where group_id = %s and report_date < %s",
+                str(group),
+                lookback,
+            )
+            assert ranked == [{"days": (lookback - start).days}]  # every agent works every day
+        assert loader.query(group_2) == kept  # left out of the list: kept, not re-fetched
+
+        # Found with chats/groups from here on: from the earliest group's day, every group.
+        loader.run(later, **options)
+        days = loader.query(
+            "select group_id, min(report_date) as first, max(report_date) as last"
+            " from lr.chats_total_chats_by_group group by 1 order by 1"
+        )
+        assert days == [{"group_id": g, "first": start, "last": later} for g in ("0", "1", "2")]
+        state = loader.pipeline.state["sources"]["livechat_reports"]["resources"]
+        assert "group_last_loaded_days" not in state["chats_total_chats_by_group"]
+    finally:
+        emulator.stop()
+
+
 def test_check_refuses_a_bad_breakdown_and_counts_the_requests_per_group(
     cli_emulator: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
