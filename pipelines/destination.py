@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from dlt.common.destination.exceptions import SqlClientNotAvailable
@@ -9,6 +12,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.pipeline import Pipeline
 
 LOADS_TABLE = "_dlt_loads"
+logger = logging.getLogger("livechat_reports")
 
 
 class DestinationUnusable(Exception):
@@ -116,3 +120,38 @@ def load_footprint(pipeline: Pipeline, load_id: str) -> LoadFootprint:
         except DatabaseUndefinedRelation:
             recorded = False
     return LoadFootprint(load_id=load_id, rows=rows, without_rows=without, recorded=recorded)
+
+
+@contextmanager
+def held_open(database: str | None) -> Iterator[None]:
+    """Keep a DuckDB file open meanwhile, so that dlt's connections share one open database.
+
+    dlt opens the file for each load job and closes it after, when no other connection holds
+    it: every open reads the whole catalog (each dataset's tables, and with many accounts
+    their staging datasets) and every close checkpoints. DuckDB keeps one database per file and
+    process while any connection holds it, so with this one held the jobs' opens are cheap (an
+    incremental run into a file of ten datasets: 5.0 s before, 0.8 s with it). Closing it
+    checkpoints once.
+
+    Args:
+        database: The DuckDB file's path; None (another destination) holds nothing.
+    """
+    if database is None:
+        yield
+        return
+    import duckdb
+
+    try:
+        keeper = duckdb.connect(database)
+    except duckdb.Error:
+        # dlt's own connection fails the same way, and its error is the one reported
+        yield
+        return
+    try:
+        yield
+    finally:
+        try:
+            keeper.close()
+        except duckdb.Error as error:
+            # What was committed is in the file's write-ahead log, which the next open replays.
+            logger.warning("Closing %s failed (%s); the next run replays its log", database, error)

@@ -20,7 +20,7 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.destination import check_destination
+from pipelines.destination import check_destination, held_open
 from sources.livechat import livechat_reports, settings_of
 from sources.livechat.cursors import STATE_KEY
 from sources.livechat.exceptions import LiveChatError
@@ -361,7 +361,8 @@ def run_load(
     source = livechat_reports(**{**(source_options or {}), "progress": tally})
     writing = load_lock or nullcontext()
     with exclusive(pipeline):
-        with tally.step("prepare"), writing:
+        database = _duckdb_database(pipeline)
+        with tally.step("prepare"), writing, held_open(database):
             # Before any request, and before this run touches any state or pending package.
             check_destination(pipeline)
             pipeline = adopt_destination_state(pipeline)
@@ -374,7 +375,7 @@ def run_load(
             pipeline.extract(source, loader_file_format=FILE_FORMATS.get(destination or ""))
         with tally.step("normalize"):
             pipeline.normalize()
-        with tally.step("load"), writing:
+        with tally.step("load"), writing, held_open(database):
             info = pipeline.load(workers=load_workers(pipeline))
     info.raise_on_failed_jobs()
     summary = LoadSummary(
@@ -386,7 +387,7 @@ def run_load(
         destination=describe_destination(pipeline),
     )
     if summary.load_id is not None:
-        with writing:
+        with writing, held_open(database):
             _read_lineage(pipeline, summary)
     if transform:
         from transforms import DbtNotInstalled, apply_transforms
