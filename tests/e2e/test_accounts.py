@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -77,19 +78,35 @@ def as_single_account(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
         monkeypatch.setenv(f"SOURCES__LIVECHAT__{key}", value)
 
 
-def query(db: str | None, dataset: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+Query = Callable[..., list[tuple[Any, ...]]]
+
+
+@contextmanager
+def reader(db: str | None) -> Iterator[Query]:
+    """Yield a query function on one connection to `db` (a PostgreSQL URL; None: the file).
+
+    Opening a connection per query made comparing every table slow.
+    """
     if db is None:
-        pipeline = build_pipeline("reader", "duckdb", dataset, "livechat.duckdb")
+        pipeline = build_pipeline("reader", "duckdb", "livechat_reports", "livechat.duckdb")
     else:
-        pipeline = build_pipeline("reader", "postgres", dataset, credentials=db)
-    with pipeline.sql_client() as client, client.execute_query(sql, *params) as cursor:
-        return [tuple(row) for row in cursor.fetchall()]
+        pipeline = build_pipeline("reader", "postgres", "livechat_reports", credentials=db)
+    with pipeline.sql_client() as client:
+
+        def run(sql: str, *params: Any) -> list[tuple[Any, ...]]:
+            with client.execute_query(sql, *params) as cursor:
+                return [tuple(row) for row in cursor.fetchall()]
+
+        yield run
 
 
-def report_tables(db: str | None, dataset: str) -> list[str]:
-    rows = query(
-        db,
-        dataset,
+def query(db: str | None, dataset: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    with reader(db) as run:
+        return run(sql, *params)
+
+
+def report_tables(run: Query, dataset: str) -> list[str]:
+    rows = run(
         "select table_name from information_schema.tables"
         " where table_schema = %s and table_type = 'BASE TABLE'",
         dataset,
@@ -97,20 +114,31 @@ def report_tables(db: str | None, dataset: str) -> list[str]:
     return sorted(r[0] for r in rows if not r[0].startswith("_dlt") and r[0] != LINEAGE_TABLE)
 
 
-def table_rows(db: str | None, dataset: str, table: str, account_id: str) -> list[tuple[Any, ...]]:
-    columns = query(
-        db,
-        dataset,
+def table_rows(run: Query, dataset: str, table: str, account_id: str) -> list[tuple[Any, ...]]:
+    columns = run(
         "select column_name from information_schema.columns"
         " where table_schema = %s and table_name = %s order by column_name",
         dataset,
         table,
     )
     names = ", ".join(c[0] for c in columns if not c[0].startswith("_dlt"))
-    rows = query(
-        db, dataset, f"select {names} from {dataset}.{table} where account_id = %s", account_id
-    )
+    rows = run(f"select {names} from {dataset}.{table} where account_id = %s", account_id)
     return sorted(rows, key=repr)
+
+
+def assert_equal_to_alone(db: str | None, name: str) -> None:
+    """Every table of account `name` equals what its own load into `alone_<name>` gave."""
+    with reader(db) as run:
+        tables = report_tables(run, f"alone_{name}")
+        assert set(tables) <= set(report_tables(run, "livechat_reports"))
+        assert len(tables) >= 10
+        compared = 0
+        for table in tables:
+            alone = table_rows(run, f"alone_{name}", table, f"{name}-id")
+            together = table_rows(run, "livechat_reports", table, f"{name}-id")
+            assert together == alone, f"{table} of {name} differs from its own load"
+            compared += len(alone)
+        assert compared > 100
 
 
 def test_three_accounts_load_as_each_would_alone(
@@ -172,16 +200,7 @@ def test_three_accounts_load_as_each_would_alone(
         assert main(["load", *options, *single]) == 0
         api.now = at(TODAY, 0) + 3600 * 20
         assert main(["load", *options, *single]) == 0
-        tables = report_tables(destination, f"alone_{name}")
-        assert set(tables) <= set(report_tables(destination, "livechat_reports"))
-        assert len(tables) >= 10
-        compared = 0
-        for table in tables:
-            alone = table_rows(destination, f"alone_{name}", table, f"{name}-id")
-            together = table_rows(destination, "livechat_reports", table, f"{name}-id")
-            assert together == alone, f"{table} of {name} differs from its own load"
-            compared += len(alone)
-        assert compared > 100
+        assert_equal_to_alone(destination, name)
 
 
 def test_a_revoked_account_fails_alone(
