@@ -5,7 +5,8 @@ Accounts are configured the dlt way, one section each, in `.dlt/secrets.toml`::
     [sources.livechat.accounts.acme]
     account_id = "acme-license-id"
     personal_access_token = "..."      # or access_token = "..." (OAuth)
-    timezone = "Europe/Warsaw"         # optional: timezone, filters, start_date
+    timezone = "Europe/Warsaw"         # optional: timezone, filters, start_date, and the
+    breakdowns = ["group"]             # group breakdown (breakdown_reports, breakdown_groups)
 
 or through environment variables (`SOURCES__LIVECHAT__ACCOUNTS__ACME__ACCOUNT_ID`, ...).
 
@@ -52,8 +53,17 @@ logger = logging.getLogger("livechat_reports")
 
 SECTION = "sources.livechat.accounts"
 ENV_PREFIX = "SOURCES__LIVECHAT__ACCOUNTS__"
-# Settings an account section may override; the rest come from `[sources.livechat]`.
-OVERRIDES: dict[str, type] = {"timezone": str, "filters": dict, "start_date": str}
+# Settings an account section may override; the rest come from `[sources.livechat]`. Group
+# ids belong to one license, so the group breakdown is an account's own setting too. Lists are
+# read as text (a TOML array arrives as JSON) and parsed by the source like its own settings.
+OVERRIDES: dict[str, type] = {
+    "timezone": str,
+    "filters": dict,
+    "start_date": str,
+    "breakdowns": str,
+    "breakdown_reports": str,
+    "breakdown_groups": str,
+}
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 # Accounts loading at once: their requests overlap, their load steps take turns.
 DEFAULT_ACCOUNT_CONCURRENCY = 4
@@ -70,7 +80,8 @@ class Account:
     Attributes:
         name: The section name (`acme` of `[sources.livechat.accounts.acme]`).
         credentials: Its personal access token or OAuth token.
-        overrides: Its own timezone, filters or start_date, as `livechat_reports` arguments.
+        overrides: Its own timezone, filters, start_date or group breakdown, as
+            `livechat_reports` arguments.
     """
 
     name: str

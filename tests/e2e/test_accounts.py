@@ -7,8 +7,10 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 
 from pipelines.cli import main
 from pipelines.livechat_reports import build_pipeline
@@ -292,6 +294,49 @@ def test_bad_account_configuration_exits_2_before_any_request(
     assert words in err
     assert "Traceback" not in err
     assert emulator.stats.total() == 0
+
+
+def test_each_account_breaks_down_its_own_groups(
+    accounts: tuple[Emulator, Accounts], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group ids belong to one license: the breakdown and its groups are per account."""
+    emulator, _ = accounts
+    configure(emulator, monkeypatch, None)
+    prefix = "SOURCES__LIVECHAT__ACCOUNTS__"
+    monkeypatch.setenv(prefix + "GLOBEX__BREAKDOWNS", '["group"]')
+    monkeypatch.setenv(prefix + "GLOBEX__BREAKDOWN_GROUPS", "[1]")  # as a TOML array arrives
+    monkeypatch.setenv(prefix + "INITECH__BREAKDOWNS", "group")  # its groups found with chats
+    assert main(["load", "--no-transform", "--reports", "chats_total_chats"]) == 0
+    with reader(None) as run:
+        groups = run(
+            "select account_id, group_id, sum(total) from livechat_reports"
+            ".chats_total_chats_by_group group by 1, 2 order by 1, 2"
+        )
+        first, last = run(
+            "select min(report_date), max(report_date) from livechat_reports.chats_total_chats"
+            " where account_id = 'globex-id'"
+        )[0]
+    assert [(a, g) for a, g, _ in groups] == [
+        ("globex-id", "1"),
+        ("initech-id", "0"),
+        ("initech-id", "1"),
+        ("initech-id", "2"),
+    ]
+    # globex's group 1 is what the API answers globex for it, in globex's own timezone
+    zone = ZoneInfo(OVERRIDES["globex"]["TIMEZONE"])
+    filters = {
+        "from": dt.datetime.combine(first, dt.time(0), zone).isoformat(),
+        "to": dt.datetime.combine(last, dt.time(23, 59, 59), zone).isoformat(),
+        "groups": {"values": [1]},
+    }
+    answer = requests.post(
+        f"{emulator.url}/v3.6/reports/chats/total_chats",
+        json={"timezone": OVERRIDES["globex"]["TIMEZONE"], "filters": filters},
+        auth=("globex-id", token("globex")),
+        timeout=30,
+    )
+    assert answer.ok
+    assert groups[0][2] == answer.json()["total"] > 0
 
 
 def test_an_account_loaded_alone_before_keeps_its_meaning_as_a_section(

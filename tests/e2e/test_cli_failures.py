@@ -338,7 +338,7 @@ def test_a_full_disk_during_the_load_step_says_what_was_committed_and_the_next_r
     emulator: Any, make_emulator: Any, tmp_path: Path
 ) -> None:
     first, last = today() - dt.timedelta(days=59), today() - dt.timedelta(days=1)
-    with tmpfs(tmp_path / "disk", "3m") as disk:
+    with tmpfs(tmp_path / "disk", "512k") as disk:
         db = disk / "livechat.duckdb"
         argv = ["load", "--duckdb-file", str(db), "--start-date", str(first)]
         argv += ["--end-date", str(last)]
@@ -375,6 +375,30 @@ def test_a_full_disk_during_the_load_step_says_what_was_committed_and_the_next_r
         assert "finished 1 package(s) of an interrupted run first" in healed.stdout
         healed_tables = snapshot(Loader(emulator, db))
 
+    clean = Loader(make_emulator(now=api_now()), tmp_path / "clean.duckdb", pipeline_name="c")
+    clean.run(today(), start_date=first, end_date=last, backfill=True)
+    assert healed_tables == snapshot(clean)
+
+
+def test_a_disk_that_fills_after_the_load_says_the_data_is_loaded_and_the_next_run_heals(
+    emulator: Any, make_emulator: Any, tmp_path: Path
+) -> None:
+    """The load's commits fit in the file's write-ahead log, its checkpoint and dbt do not."""
+    first, last = today() - dt.timedelta(days=59), today() - dt.timedelta(days=1)
+    with tmpfs(tmp_path / "disk", "3m") as disk:
+        db = disk / "livechat.duckdb"
+        argv = ["load", "--duckdb-file", str(db), "--start-date", str(first)]
+        argv += ["--end-date", str(last)]
+        failed = command(*argv)
+        assert failed.returncode == 1, failed.stderr[-3000:]
+        assert "Traceback" not in failed.stderr
+        message = " ".join(message_lines(failed.stderr))
+        assert message.startswith("The data is loaded, but the views are not: dbt build failed")
+        assert "No space left on device" in message
+        remount(disk, "size=64m")
+        healed = command(*argv)
+        assert healed.returncode == 0, healed.stderr[-3000:]
+        healed_tables = snapshot(Loader(emulator, db))
     clean = Loader(make_emulator(now=api_now()), tmp_path / "clean.duckdb", pipeline_name="c")
     clean.run(today(), start_date=first, end_date=last, backfill=True)
     assert healed_tables == snapshot(clean)
