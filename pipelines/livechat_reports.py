@@ -191,15 +191,14 @@ def adopt_destination_state(pipeline: Pipeline) -> Pipeline:
             )  # fmt: skip
         pipeline = pipeline.drop()
         pipeline.set_local_state_val(IDENTITY_KEY, identity)
-    database = duckdb_database(pipeline)
+    database = _duckdb_database(pipeline)
     if database is not None:
         # Where `dlt.attach(pipeline_name)` and `dlt pipeline <name> ...` find the file.
         pipeline.set_local_state_val("duckdb_database", database)
     return pipeline
 
 
-def duckdb_database(pipeline: Pipeline) -> str | None:
-    """Return the path of the DuckDB file a pipeline writes, or None for another destination."""
+def _duckdb_database(pipeline: Pipeline) -> str | None:
     if pipeline.destination is None or pipeline.destination.destination_name != "duckdb":
         return None
     database = getattr(pipeline.destination_client().config.credentials, "database", None)
@@ -362,7 +361,7 @@ def run_load(
     source = livechat_reports(**{**(source_options or {}), "progress": tally})
     writing = load_lock or nullcontext()
     with exclusive(pipeline):
-        database = duckdb_database(pipeline)
+        database = _duckdb_database(pipeline)
         with tally.step("prepare"), writing, held_open(database):
             # Before any request, and before this run touches any state or pending package.
             check_destination(pipeline)

@@ -41,13 +41,12 @@ from pipelines.accounts import (
     read_accounts,
 )
 from pipelines.cli import EXIT_BAD_INPUT
-from pipelines.destination import check_destination, held_open
+from pipelines.destination import check_destination
 from pipelines.errors import explain
 from pipelines.livechat_reports import (
     FILE_FORMATS,
     adopt_destination_state,
     check_meaning,
-    duckdb_database,
     exclusive,
 )
 from sources.livechat import livechat_reports
@@ -208,8 +207,7 @@ def load_account(
 
     Before dagster-dlt runs the pipeline (it drops the local state and dlt restores the
     destination's), the pipeline's lock is taken, the destination checked, and the run's
-    settings compared with those the account's rows were loaded with. A DuckDB file is held
-    open throughout, so dlt's load jobs do not reopen it one by one (`held_open`).
+    settings compared with those the account's rows were loaded with.
     """
     name = context.partition_key
     account: Account | None = None
@@ -217,7 +215,7 @@ def load_account(
         account = read_accounts([name])[0]
         source = livechat_reports(**account_options(account, config.source_options()))
         pipeline = warehouse.account_pipeline(name)
-        with exclusive(pipeline), held_open(duckdb_database(pipeline)):
+        with exclusive(pipeline):
             check_destination(pipeline)
             pipeline = adopt_destination_state(pipeline)
             pipeline.sync_destination()
