@@ -72,6 +72,11 @@ class LoadSummary:
 
 # Loader file formats that beat a destination's default; others use the destination's own.
 FILE_FORMATS: dict[str, TLoaderFileFormat] = {"duckdb": "parquet"}
+# The most rows a load step writes with the DuckDB file held open (`held_open`). Held open, an
+# incremental run into a file of ten datasets took 0.8 s instead of 5.0 s; but the rows stay in
+# memory until the file is closed (a two-year hourly backfill, 268,000 rows, peaked at 425 MB
+# instead of 300 MB), so larger loads let dlt open and close the file per job.
+HOLD_OPEN_ROWS = 50_000
 
 
 def duckdb_path(duckdb_file: str | None = None) -> str:
@@ -375,7 +380,10 @@ def run_load(
             pipeline.extract(source, loader_file_format=FILE_FORMATS.get(destination or ""))
         with tally.step("normalize"):
             pipeline.normalize()
-        with tally.step("load"), writing, held_open(database):
+        # Held open, the file keeps the run's new rows in memory until it is closed: worth it
+        # for the many small jobs of an incremental run, not for a large backfill.
+        rows = sum(tally.rows_by_table().values())
+        with tally.step("load"), writing, held_open(database if rows <= HOLD_OPEN_ROWS else None):
             info = pipeline.load(workers=load_workers(pipeline))
     info.raise_on_failed_jobs()
     summary = LoadSummary(
