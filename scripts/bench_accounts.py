@@ -58,18 +58,36 @@ def account_env(url: str, count: int, days: int) -> dict[str, str]:
     return env
 
 
+# Runs the load as its own child and writes that child's peak RSS. A child's `ru_maxrss`
+# includes its parent's resident memory at the fork (Linux carries it across `exec`), and this
+# script's process holds the emulator of every account; this launcher is small.
+LAUNCHER = (
+    "import os, subprocess, sys\n"
+    "process = subprocess.Popen(sys.argv[1:])\n"
+    "_, status, usage = os.wait4(process.pid, 0)\n"
+    "open('peak_rss_kb', 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def run_child(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
     """Run a load in a child process; return its wall time, its peak RSS (MB) and its output."""
     started = time.monotonic()
     with open(cwd / "out.log", "w+", encoding="utf-8") as out:
-        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
+        process = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, *command],
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        status = process.wait()
         seconds = time.monotonic() - started
         out.seek(0)
         output = out.read()
-    if os.waitstatus_to_exitcode(status) != 0:
+    if status != 0:
         raise SystemExit(f"{command[:3]} failed:\n{output[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, output
+    return seconds, int((cwd / "peak_rss_kb").read_text()) / 1024, output
 
 
 def measure(
