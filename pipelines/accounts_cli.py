@@ -1,4 +1,4 @@
-"""`livechat-reports load` with many accounts: read them, load them, one line per account."""
+"""`livechat-reports load` and `check` with many accounts: one line per account."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any, TextIO
 
 from pipelines.accounts import (
     DEFAULT_ACCOUNT_CONCURRENCY,
+    ENV_PREFIX,
+    SECTION,
     AccountResult,
     ManyAccountsResult,
     check_accounts,
@@ -16,6 +18,9 @@ from pipelines.accounts import (
     run_accounts,
 )
 from pipelines.errors import explain
+
+# The settings of an account section that `check` takes (it loads nothing, so no start_date).
+CHECKED_SETTINGS = ("timezone", "filters", "breakdowns", "breakdown_reports", "breakdown_groups")
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -61,6 +66,52 @@ def cmd_load_accounts(args: argparse.Namespace, source_options: dict[str, Any]) 
         print(message, file=sys.stderr)
         return EXIT_FAILED
     return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def cmd_check_accounts(args: argparse.Namespace, options: dict[str, Any]) -> int:
+    """Check every configured account (or `--accounts`) with one request each.
+
+    Every account's settings are validated before the first request; then each account is
+    checked with its own token, and a failure does not stop the others.
+
+    Returns:
+        0 when every account passed, 1 when any failed.
+
+    Raises:
+        AccountConfigError: On bad account configuration, before any request (exit 2).
+    """
+    from pipelines.cli import check_details
+    from sources.livechat.check import ConnectionCheckError, check_connection
+
+    selected = [n.strip() for n in (args.accounts or "").split(",") if n.strip()] or None
+    accounts = read_accounts(selected)
+    check_accounts(accounts, options)
+    failed = 0
+    for account in accounts:
+        settings = {k: v for k, v in account.overrides.items() if k in CHECKED_SETTINGS}
+        who = f"account {account.name} (account_id {account.account_id})"
+        try:
+            result = check_connection(
+                **{**settings, **options},
+                credentials=account.credentials,
+                credentials_at=(
+                    f"in its section [{SECTION}.{account.name}] (or the"
+                    f" {ENV_PREFIX}{account.name.upper()}__* variables)"
+                ),
+            )
+        except ConnectionCheckError as error:
+            failed += 1
+            print(f"Connection check failed for {who}: {error}", file=sys.stderr)
+            continue
+        print(
+            f"Connection OK: {who} can read reports from {result.url}"
+            f" (Reports API v{result.api_version})."
+        )
+        for line in check_details(result):
+            print(line)
+    if failed:
+        print(f"{failed} of {len(accounts)} accounts failed the check.", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _progress_line(result: AccountResult) -> str:

@@ -113,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     for option in ("--base-url", "--timezone"):
         load_action = next(a for a in load._actions if option in a.option_strings)
         check.add_argument(option, help=load_action.help)
+    check.add_argument(
+        "--accounts",
+        help="comma-separated account sections to check (default: every"
+        " [sources.livechat.accounts.<name>] configured)",
+    )
     emulator = commands.add_parser("emulator", help="serve the LiveChat API emulator")
     add_emulator_arguments(emulator)
     return parser
@@ -275,6 +280,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     from sources.livechat.check import ConnectionCheckError, check_connection
 
     options = {k: v for k in ("base_url", "timezone") if (v := getattr(args, k)) is not None}
+    from pipelines.accounts import configured_names
+
+    if args.accounts is not None or configured_names():
+        from pipelines.accounts_cli import cmd_check_accounts
+
+        return cmd_check_accounts(args, options)
     try:
         result = check_connection(**options)
     except ConnectionCheckError as error:
@@ -284,16 +295,23 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"Connection OK: account {result.account_id} can read reports from {result.url}"
         f" (Reports API v{result.api_version})."
     )
-    print(
+    for line in check_details(result):
+        print(line)
+    return EXIT_OK
+
+
+def check_details(result: Any) -> list[str]:
+    """The lines under a passed check: today's chats, the answer's time, a breakdown's cost."""
+    lines = [
         f"  {result.day} in {result.timezone}: {result.total_chats} chats;"
         f" answered in {result.seconds:.2f}s"
-    )
+    ]
     if result.grouped_reports:
-        print(
+        lines.append(
             f"  breakdown by group: {len(result.grouped_reports)} reports, a daily run asks"
             f" {result.requests_per_group} more requests per group"
         )
-    return EXIT_OK
+    return lines
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:

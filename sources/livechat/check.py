@@ -33,16 +33,20 @@ SOURCE_SECTIONS = ("sources", "livechat", "livechat_reports")
 # The cheapest request there is: a series report, one day, one small answer.
 CHECK_REPORT = REPORTS_BY_NAME["chats_total_chats"]
 
+# Where the credentials are configured, as a hint names it; an account section says its own.
+CREDENTIALS_AT = (
+    "under [sources.livechat.credentials] in .dlt/secrets.toml or the"
+    " SOURCES__LIVECHAT__CREDENTIALS__* variables"
+)
 CHECK_HINTS = {
     401: (
         "The API does not accept these credentials: check `account_id` and"
-        " `personal_access_token` (or `access_token`) under [sources.livechat.credentials] in"
-        " .dlt/secrets.toml or the SOURCES__LIVECHAT__CREDENTIALS__* variables."
+        " `personal_access_token` (or `access_token`) {where}."
     ),
     403: (
         "The credentials are valid but the token lacks the `reports_read` scope; create a"
-        " personal access token with that scope (or grant it to your OAuth app) and put it in"
-        " .dlt/secrets.toml."
+        " personal access token with that scope (or grant it to your OAuth app) and put it"
+        " {where}."
     ),
 }
 
@@ -94,6 +98,7 @@ def check_connection(
     breakdown_groups: str | Sequence[int] | None = None,
     lookback_days: int = 3,
     window_days: int = 31,
+    credentials_at: str = CREDENTIALS_AT,
 ) -> ConnectionCheck:
     """Send one `chats/total_chats` request for today and report what it proved.
 
@@ -114,6 +119,7 @@ def check_connection(
         breakdown_groups: The groups the load breaks down by (checked).
         lookback_days: Days a daily run loads again (for `requests_per_group`).
         window_days: Days per series request (for `requests_per_group`).
+        credentials_at: Where the credentials are configured, for the hint of a refusal.
 
     Returns:
         What the check established.
@@ -185,7 +191,7 @@ def check_connection(
             )
         rows = CHECK_REPORT.flatten(body, ctx)[CHECK_REPORT.name]
     except LiveChatAPIError as e:
-        raise ConnectionCheckError(_explain(url, e)) from e
+        raise ConnectionCheckError(_explain(url, e, credentials_at)) from e
     except ResponseShapeError as e:
         raise ConnectionCheckError(
             f"{url} answered, but not like the LiveChat Reports API v{api_version}: {e.detail}."
@@ -207,7 +213,7 @@ def check_connection(
     )
 
 
-def _explain(url: str, error: LiveChatAPIError) -> str:
+def _explain(url: str, error: LiveChatAPIError, credentials_at: str = CREDENTIALS_AT) -> str:
     """One message: what answered (or did not), the API's error, what to do."""
     if error.status is None:
         return (
@@ -215,7 +221,8 @@ def _explain(url: str, error: LiveChatAPIError) -> str:
             " that this machine can reach it."
         )
     kind = f" {error.error_type}" if error.error_type else ""
-    hint = CHECK_HINTS.get(error.status) or HINTS.get(error.status, "")
+    check_hint = CHECK_HINTS.get(error.status)
+    hint = check_hint.format(where=credentials_at) if check_hint else HINTS.get(error.status, "")
     if error.status in RETRY_STATUSES:
         hint = "The API is busy or failing right now; try again in a few minutes."
     elif error.status == 200:

@@ -339,6 +339,42 @@ def test_each_account_breaks_down_its_own_groups(
     assert groups[0][2] == answer.json()["total"] > 0
 
 
+def test_check_checks_every_account_with_its_own_token(
+    accounts: tuple[Emulator, Accounts],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`check` with account sections: one request per account, each refusal said for its own."""
+    emulator, api = accounts
+    configure(emulator, monkeypatch, None)
+    prefix = "SOURCES__LIVECHAT__ACCOUNTS__"
+    monkeypatch.setenv(prefix + "GLOBEX__BREAKDOWNS", "group")
+    monkeypatch.setenv(prefix + "ACME__TIMEZONE", "Mars/Olympus")
+    assert main(["check"]) == 2  # a bad setting of any account, before any request
+    assert "Account `acme`: Unknown timezone `Mars/Olympus`" in capsys.readouterr().err
+    assert emulator.stats.total() == 0
+    monkeypatch.delenv(prefix + "ACME__TIMEZONE")
+    api.revoke("initech-id")
+    assert main(["check"]) == 1
+    out, err = capsys.readouterr()
+    assert set(emulator.stats.requests_by_account) == {f"{n}-id" for n in NAMES}
+    assert emulator.stats.total() == 3
+    assert "Connection OK: account acme (account_id acme-id) can read reports" in out
+    assert "Connection OK: account globex (account_id globex-id) can read reports" in out
+    assert "in Europe/Warsaw:" in out  # globex's own timezone
+    assert out.count("breakdown by group: ") == 1  # globex's own breakdown
+    assert (
+        "Connection check failed for account initech (account_id initech-id): " in err
+        and "HTTP 401" in err
+        and "in its section [sources.livechat.accounts.initech]" in err
+    )
+    assert "1 of 3 accounts failed the check." in err
+    assert all(token(n) not in out + err for n in NAMES)
+    emulator.stats.reset()
+    assert main(["check", "--accounts", "acme"]) == 0
+    assert set(emulator.stats.requests_by_account) == {"acme-id"}
+
+
 def test_an_account_loaded_alone_before_keeps_its_meaning_as_a_section(
     accounts: tuple[Emulator, Accounts],
     monkeypatch: pytest.MonkeyPatch,
