@@ -10,10 +10,12 @@ the lineage runs from each report to the views that read it.
 # No `from __future__ import annotations`: Dagster reads the asset functions' annotations
 # (config class, context, resources) as objects.
 
+import fcntl
 import hashlib
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -55,12 +57,24 @@ def dbt_project() -> DbtProject:
 def prepare_manifest(project: DbtProject) -> Path:
     """Write the manifest with `dbt parse` unless it is newer than every file of the package.
 
+    Several processes may load the code location at once (`dagster dev` starts more than one,
+    tests run in parallel): the check and the parse happen under a lock, and the manifest is
+    parsed into a folder of its own and moved into place, so no process reads a half-written
+    one (two parses writing one file at once left one unreadable).
+
     Returns:
         The manifest's path.
     """
     manifest = Path(project.manifest_path)
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_package_file():
-        dbt_resource(project).cli(["parse", "--quiet"], target_path=Path(TARGET_DIR)).wait()
+    TARGET_DIR.mkdir(parents=True, exist_ok=True)
+    with open(TARGET_DIR.with_name(TARGET_DIR.name + ".lock"), "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not manifest.exists() or manifest.stat().st_mtime < _newest_package_file():
+            with tempfile.TemporaryDirectory(
+                dir=TARGET_DIR.parent, prefix=TARGET_DIR.name + ".parse-"
+            ) as parsed:
+                dbt_resource(project).cli(["parse", "--quiet"], target_path=Path(parsed)).wait()
+                os.replace(Path(parsed) / "manifest.json", manifest)
     return manifest
 
 

@@ -373,6 +373,42 @@ def test_dagster_definitions_validate_loads_the_code_location(tmp_path: Path) ->
     assert token("acme") not in output
 
 
+def test_code_locations_loading_at_once_read_one_whole_manifest(tmp_path: Path) -> None:
+    """Three processes load the location with no manifest yet: one parses, all read its manifest.
+
+    Parallel parses into one file left a manifest that dagster-dbt could not read (seen when
+    two test workers loaded the location on a fresh machine).
+    """
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    code = (
+        "import json, sys, time\n"
+        "time.sleep(float(sys.argv[1]))\n"
+        "from pipelines.orchestration.views import dbt_project, prepare_manifest\n"
+        "manifest = json.loads(prepare_manifest(dbt_project()).read_text())\n"
+        "models = sum(n.startswith('model.') for n in manifest['nodes'])\n"
+        "print(models, manifest['metadata']['invocation_id'])\n"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(delay)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for delay in (0, 1.5, 3)  # each starts before the one before has written it
+    ]
+    outputs = [p.communicate(timeout=300) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], outputs
+    package_models = len(list((ROOT / "transforms" / "models").rglob("*.sql")))
+    assert {int(out.split()[0]) for out, _ in outputs} == {package_models}
+    # one parse wrote it, the others waited for it and read it
+    assert len({out.split()[1] for out, _ in outputs}) == 1, outputs
+    cache = tmp_path / "cache" / "livechat-reports"
+    assert [p.name for p in cache.iterdir() if ".parse-" in p.name] == []
+
+
 def test_an_account_loaded_alone_before_is_compared_with_its_rows(
     accounts: tuple[Emulator, Accounts],  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
