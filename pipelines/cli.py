@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _source_options(args: argparse.Namespace) -> dict[str, Any]:
+    from pipelines.clock import with_rehearsed_now
+
     options: dict[str, Any] = {}
     names = (
         "timezone",
@@ -152,7 +154,7 @@ def _source_options(args: argparse.Namespace) -> dict[str, Any]:
             options["start_date"] = args.start_date
         if args.end_date is not None:
             options["end_date"] = args.end_date
-    return options
+    return with_rehearsed_now(options)
 
 
 def _print_summary(summary: Any, out: Any = None) -> None:
@@ -277,10 +279,12 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Run `livechat-reports check`: one request; no pipeline, state or data is written."""
+    from pipelines.accounts import configured_names
+    from pipelines.clock import with_rehearsed_now
     from sources.livechat.check import ConnectionCheckError, check_connection
 
     options = {k: v for k in ("base_url", "timezone") if (v := getattr(args, k)) is not None}
-    from pipelines.accounts import configured_names
+    options = with_rehearsed_now(options)
 
     if args.accounts is not None or configured_names():
         from pipelines.accounts_cli import cmd_check_accounts

@@ -41,6 +41,7 @@ from pipelines.accounts import (
     read_accounts,
 )
 from pipelines.cli import EXIT_BAD_INPUT
+from pipelines.clock import with_rehearsed_now
 from pipelines.destination import check_destination
 from pipelines.errors import explain
 from pipelines.livechat_reports import (
@@ -213,7 +214,8 @@ def load_account(
     account: Account | None = None
     try:
         account = read_accounts([name])[0]
-        source = livechat_reports(**account_options(account, config.source_options()))
+        options = with_rehearsed_now(config.source_options())
+        source = livechat_reports(**account_options(account, options))
         pipeline = warehouse.account_pipeline(name)
         with exclusive(pipeline):
             check_destination(pipeline)

@@ -10,7 +10,7 @@ import dlt
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
-from .client import LiveChatClient
+from .client import LiveChatClient, check_rehearsal, rehearsed_clock, utc_now
 from .credentials import LiveChatCredentials, OAuthCredentials, PersonalAccessTokenCredentials
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
 from .extract import GroupDirectory, report_rows
@@ -59,6 +59,7 @@ def livechat_reports(
     max_attempts: int = 6,
     backoff_seconds: float = 1.0,
     today: dt.date | None = None,
+    now: dt.datetime | None = None,
     progress: Progress | None = None,
 ) -> Iterator[DltResource]:
     """Load LiveChat reports in day windows into normalized tables.
@@ -90,7 +91,11 @@ def livechat_reports(
         request_timeout: Seconds to wait for an answer.
         max_attempts: Attempts per request before the run fails.
         backoff_seconds: First retry delay; it doubles each attempt (Retry-After wins).
-        today: Today in `timezone`; default from the clock.
+        today: Today in `timezone`; default the day `now` falls on there.
+        now: A rehearsed current instant (with a UTC offset), for loads against an emulator
+            on loopback with the same clock: the run takes it as the time it starts, stamps its
+            requests from it, and takes today from it. Default: the real clock. Refused when
+            `base_url` is not on loopback.
         progress: Receives the planned and answered requests and the rows yielded (for a
             progress bar or log lines); default: nobody.
 
@@ -100,8 +105,10 @@ def livechat_reports(
     Raises:
         ConfigurationError: When an argument is invalid (before any request).
     """
+    check_rehearsal(now, base_url)
+    clock = rehearsed_clock(now) if now is not None else utc_now
     if today is None:
-        today = today_in(check_timezone(timezone), dt.datetime.now(dt.timezone.utc))
+        today = today_in(check_timezone(timezone), clock())
     settings = resolve_settings(
         account_id=credentials.account_id,
         timezone=timezone,
@@ -133,6 +140,7 @@ def livechat_reports(
         timeout=http.request_timeout,
         max_attempts=http.max_attempts,
         backoff_seconds=http.backoff_seconds,
+        clock=clock,
     )
     progress = progress or NO_PROGRESS
     directory = GroupDirectory(settings, client, progress) if settings.discovers_groups else None

@@ -18,7 +18,7 @@ import dlt
 from dlt.common.configuration import with_config
 
 from . import DEFAULT_BASE_URL
-from .client import HINTS, RETRY_STATUSES, LiveChatClient
+from .client import HINTS, RETRY_STATUSES, LiveChatClient, check_rehearsal
 from .credentials import LiveChatCredentials
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
 from .extract import plan_requests, request_body
@@ -91,6 +91,7 @@ def check_connection(
     timezone: str = "UTC",
     request_timeout: float = 60.0,
     today: dt.date | None = None,
+    now: dt.datetime | None = None,
     reports: str | Sequence[str] | None = None,
     filters: dict[str, Any] | None = None,
     breakdowns: str | Sequence[str] | None = None,
@@ -112,6 +113,8 @@ def check_connection(
         timezone: IANA zone today is taken in.
         request_timeout: Seconds to wait for the answer.
         today: The day to request; default today in `timezone`.
+        now: A rehearsed current instant for an emulator on loopback (see the source's `now`);
+            default the real clock.
         reports: The reports a load selects (checked, not requested).
         filters: The load's filters (checked, not requested).
         breakdowns: The load's breakdowns (checked; counted in `requests_per_group`).
@@ -131,8 +134,9 @@ def check_connection(
     """
     if not re.fullmatch(r"\d+\.\d+", str(api_version)):
         raise ConfigurationError(f"`api_version` must look like 3.6; got `{api_version}`")
+    check_rehearsal(now, base_url)
     if today is None:
-        today = today_in(check_timezone(timezone), dt.datetime.now(dt.timezone.utc))
+        today = today_in(check_timezone(timezone), now or dt.datetime.now(dt.timezone.utc))
     # The load's own settings, so a mistake in them is found here too (before any request).
     load = resolve_settings(
         account_id=credentials.account_id,

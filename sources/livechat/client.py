@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import email.utils
 import ipaddress
 import json
@@ -52,6 +53,45 @@ def validate_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
+def check_rehearsal(now: dt.datetime | None, base_url: str) -> None:
+    """Refuse a rehearsed clock (`now`) unless the requests go to a server on loopback.
+
+    A rehearsed `now` stamps the requests and decides which days a run calls today; it is meant
+    for an emulator with the same clock. Against the real API it would record days as complete
+    that are not, so it is refused before any request.
+
+    Raises:
+        ConfigurationError: When `now` is set and `base_url` is not on loopback, or `now` has
+            no UTC offset.
+    """
+    if now is None:
+        return
+    if now.utcoffset() is None:
+        raise ConfigurationError(
+            f"The rehearsed clock `{now.isoformat()}` has no UTC offset; give one, like"
+            " 2026-11-08T06:15:00+00:00"
+        )
+    host = urlsplit(base_url).hostname or ""
+    if not _is_loopback(host):
+        raise ConfigurationError(
+            f"A rehearsed clock (`{now.isoformat()}`, from LIVECHAT_REPORTS_NOW) is only for an"
+            f" emulator on loopback, but `base_url` is `{base_url}`. Unset LIVECHAT_REPORTS_NOW"
+            " to load from the real API, or point `base_url` at the emulator"
+            " (http://127.0.0.1:PORT)"
+        )
+
+
+def utc_now() -> dt.datetime:
+    """The current instant, in UTC: the clock a real run stamps its requests with."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def rehearsed_clock(start: dt.datetime) -> Callable[[], dt.datetime]:
+    """Return a clock that reads `start` now and runs on from there at the real pace."""
+    began = time.monotonic()
+    return lambda: start + dt.timedelta(seconds=time.monotonic() - began)
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -70,12 +110,14 @@ class Fetched:
         status: The HTTP status (200).
         attempts: How many times the request was sent.
         seconds: Time from the first attempt to the answer, retries included.
+        requested_at: When the first attempt was sent, by the client's clock.
     """
 
     body: dict[str, Any]
     status: int
     attempts: int
     seconds: float
+    requested_at: dt.datetime
 
 
 @dataclass
@@ -131,6 +173,7 @@ class LiveChatClient:
         backoff_seconds: float = 1.0,
         max_retry_delay: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self.root = f"{validate_base_url(base_url)}/v{api_version}/reports/"
         self._authorization = authorization
@@ -141,6 +184,7 @@ class LiveChatClient:
         self.max_retry_delay = max_retry_delay
         self.stats = ClientStats()
         self._sleep = sleep
+        self._clock = clock
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="livechat")
 
@@ -174,12 +218,13 @@ class LiveChatClient:
                 and the last error.
         """
         started = time.monotonic()
+        requested_at = self._clock()
         last: _Retry | None = None
         for attempt in range(1, self.max_attempts + 1):
             self.stats.count(retry=attempt > 1)
             try:
                 parsed = self._attempt(report, body, window, attempt)
-                return Fetched(parsed, 200, attempt, time.monotonic() - started)
+                return Fetched(parsed, 200, attempt, time.monotonic() - started, requested_at)
             except _Retry as retry:
                 last = retry
                 if attempt == self.max_attempts:

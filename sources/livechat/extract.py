@@ -214,7 +214,6 @@ def _fetch(
     while page <= pages:
         if spec.kind is Kind.PAGED:
             body["page"] = page
-        requested_at = dt.datetime.now(dt.timezone.utc)
         fetched = client.post(spec.path, body, str(request.window))
         progress.request_done(spec.name, fetched.attempts)
         answer = fetched.body
@@ -250,7 +249,7 @@ def _fetch(
                 "response_total": total
                 if isinstance(total, (int, float)) and not isinstance(total, bool)
                 else None,
-                "requested_at": requested_at,
+                "requested_at": fetched.requested_at,
             }
         )
         page += 1
