@@ -56,3 +56,27 @@
 {% macro snowflake__days_in_month(month_start) -%}
     datediff('day', {{ month_start }}, dateadd('month', 1, {{ month_start }}))
 {%- endmacro %}
+
+{#-
+  The instant `day` ends in the IANA zone `timezone` (the next day's 00:00 there), as a
+  timestamp with time zone: when a day's numbers stop growing.
+-#}
+{% macro day_end(day, timezone) -%}
+    {{ return(adapter.dispatch('day_end', 'livechat')(day, timezone)) }}
+{%- endmacro %}
+
+{% macro default__day_end(day, timezone) -%}
+    ((cast({{ day }} as timestamp) + interval '1 day') at time zone {{ timezone }})
+{%- endmacro %}
+
+{% macro duckdb__day_end(day, timezone) -%}
+    timezone({{ timezone }}, cast({{ day }} as timestamp) + interval 1 day)
+{%- endmacro %}
+
+{% macro bigquery__day_end(day, timezone) -%}
+    timestamp(date_add({{ day }}, interval 1 day), {{ timezone }})
+{%- endmacro %}
+
+{% macro snowflake__day_end(day, timezone) -%}
+    convert_timezone({{ timezone }}, 'UTC', cast(dateadd('day', 1, {{ day }}) as timestamp_ntz))
+{%- endmacro %}
