@@ -4,6 +4,7 @@
   ranking_score is LiveChat's Wilson score (Z = 2.69) of the period's good and bad ratings,
   recomputed from the counts, never summed or averaged; null without rated chats.
   avg_first_response_time_seconds is weighted by the chats that had a first response.
+  is_partial_period: true until every day of the period is complete (int_period_completeness).
 #}
 {% macro agent_scorecard_rollup(grain) -%}
 with
@@ -35,6 +36,12 @@ periods as (
     group by account_id, period_start, agent_id
 ),
 
+completeness as (
+    select account_id, period_start, is_partial_period
+    from {{ ref('int_period_completeness') }}
+    where grain = '{{ grain }}'
+),
+
 wilson as (
     select
         periods.*,
@@ -45,9 +52,10 @@ wilson as (
 
 final as (
     select
-        account_id,
-        period_start as {{ livechat.period_column(grain) }},
-        agent_id,
+        wilson.account_id,
+        wilson.period_start as {{ livechat.period_column(grain) }},
+        wilson.agent_id,
+        coalesce(completeness.is_partial_period, true) as is_partial_period,
         chats,
         chats_rated_good,
         chats_rated_bad,
@@ -60,6 +68,9 @@ final as (
         accepting_chats_time_seconds,
         not_accepting_chats_time_seconds
     from wilson
+    left join completeness
+        on completeness.account_id = wilson.account_id
+        and completeness.period_start = wilson.period_start
 )
 
 select * from final

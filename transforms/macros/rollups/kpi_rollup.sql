@@ -8,9 +8,10 @@
   are null when there is nothing to divide by. Per account, unique visitors come from the API's
   answer for the whole <period>, never a sum of days; per group there are none (the API has no
   per-group number). Per account, queue_abandonment_rate is the visitors who left the queue over
-  all who queued (per group there are no queue columns yet). Weeks and months carry
-  is_partial_period: true when the loaded days cover only part of the <period> (per group, the
-  days any group of the account has a row for: a group without chats on a day has no row).
+  all who queued (per group there are no queue columns yet). Every grain carries
+  is_partial_period from int_period_completeness: true until every day of the <period> is
+  complete for the account (requested by a finished load after the day had ended); per group,
+  the account's days decide (a group without chats on a day has no row, and that is complete).
 #}
 {% macro kpi_rollup(grain, keys=['account_id']) -%}
 {%- set suffix = livechat.breakdown_suffix(keys) -%}
@@ -31,7 +32,6 @@ periods as (
     select
         {{ by }},
         period_start,
-        count(*) as days_loaded,
         cast(sum(total_chats) as bigint) as total_chats,
         cast(sum(continuous_chats) as bigint) as continuous_chats,
         cast(sum(missed_chats) as bigint) as missed_chats,
@@ -70,15 +70,12 @@ visitors as (
     where period = '{{ livechat.period_name(grain) }}'
 ),
 {%- endif %}
-{%- if not per_account and grain != 'daily' %}
 
-{#- A group has no row for a day it had no chat; the day was still loaded if any group has one. #}
-account_days as (
-    select account_id, period_start, count(distinct report_date) as days_loaded
-    from days
-    group by account_id, period_start
+completeness as (
+    select account_id, period_start, is_partial_period
+    from {{ ref('int_period_completeness') }}
+    where grain = '{{ grain }}'
 ),
-{%- endif %}
 
 final as (
     select
@@ -86,10 +83,7 @@ final as (
         periods.{{ key }},
         {%- endfor %}
         periods.period_start as {{ livechat.period_column(grain) }},
-        {%- if grain != 'daily' %}
-        {{ 'periods' if per_account else 'account_days' }}.days_loaded
-            < {{ livechat.period_days(grain, 'periods.period_start') }} as is_partial_period,
-        {%- endif %}
+        coalesce(completeness.is_partial_period, true) as is_partial_period,
         periods.total_chats,
         periods.continuous_chats,
         periods.missed_chats,
@@ -127,11 +121,9 @@ final as (
     left join visitors
         on visitors.account_id = periods.account_id and visitors.period_start = periods.period_start
     {%- endif %}
-    {%- if not per_account and grain != 'daily' %}
-    inner join account_days
-        on account_days.account_id = periods.account_id
-        and account_days.period_start = periods.period_start
-    {%- endif %}
+    left join completeness
+        on completeness.account_id = periods.account_id
+        and completeness.period_start = periods.period_start
 )
 
 select * from final

@@ -1,5 +1,6 @@
 -- greeting_funnel_monthly: grain = one row per account_id, month_start and greeting_id.
 -- acceptance_rate = accepted / displayed; goal_rate = goals / accepted (the next funnel step).
+-- is_partial_period: true until every day of the month is complete (int_period_completeness).
 with
 
 greeting_days as (
@@ -20,11 +21,18 @@ months as (
     group by account_id, period_start, greeting_id
 ),
 
+completeness as (
+    select account_id, period_start, is_partial_period
+    from {{ ref('int_period_completeness') }}
+    where grain = 'monthly'
+),
+
 final as (
     select
-        account_id,
-        period_start as month_start,
-        greeting_id,
+        months.account_id,
+        months.period_start as month_start,
+        months.greeting_id,
+        coalesce(completeness.is_partial_period, true) as is_partial_period,
         displayed,
         accepted,
         canceled,
@@ -32,6 +40,9 @@ final as (
         cast(accepted as double precision) / nullif(displayed, 0) as acceptance_rate,
         cast(goals as double precision) / nullif(accepted, 0) as goal_rate
     from months
+    left join completeness
+        on completeness.account_id = months.account_id
+        and completeness.period_start = months.period_start
 )
 
 select * from final
