@@ -5,13 +5,20 @@
 -- of its chats. Requests for a whole week or month (unique visitors per period) say nothing
 -- about single days and are left out. Ratings can still arrive after a day has ended; each run
 -- requests the last `lookback_days` again, so those days keep changing until they fall out of
--- the lookback (the README says how long that is).
+-- the lookback (the README says how long that is). A day that an unfinished load wrote rows
+-- for is not complete: the staging views hide it until the next run finishes that load.
 with
 
 requests as (
     select account_id, load_id, window_from, window_to, timezone, requested_at
     from {{ ref('stg_livechat__report_requests') }}
     where period is null
+),
+
+unfinished as (
+    select distinct account_id, report_date
+    from {{ ref('stg_livechat__unfinished_loads') }}
+    where report_date is not null
 ),
 
 digits as (
@@ -53,7 +60,7 @@ per_load as (
     group by account_id, report_date, load_id
 ),
 
-final as (
+days as (
     select
         account_id,
         report_date,
@@ -64,9 +71,21 @@ final as (
                     then 1
                 else 0
             end
-        ) = 1 as is_complete
+        ) = 1 as requested_after_end
     from per_load
     group by account_id, report_date
+),
+
+final as (
+    select
+        days.account_id,
+        days.report_date,
+        days.fetched_at,
+        days.requested_after_end and unfinished.report_date is null as is_complete
+    from days
+    left join unfinished
+        on unfinished.account_id = days.account_id
+        and unfinished.report_date = days.report_date
 )
 
 select * from final
