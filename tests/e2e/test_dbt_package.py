@@ -158,6 +158,15 @@ def test_another_dbt_project_installs_the_package_and_builds_it(
     # the package's views in the user's schema, over the pipeline's tables: the same numbers
     assert marts(loaded, "analytics") == marts(loaded, "livechat_reports")
 
+    # a mistyped schema fails the build before the user's views are replaced by empty ones
+    mistyped = dbt(
+        "build", "--profiles-dir", ".", "--vars", "{livechat_schema: livechat_reportz}",
+        cwd=project, env=env,
+    )  # fmt: skip
+    assert mistyped.returncode != 0, mistyped.stdout[-3000:]
+    assert "No loaded LiveChat table" in mistyped.stdout and "livechat_reportz" in mistyped.stdout
+    assert marts(loaded, "analytics") == marts(loaded, "livechat_reports")
+
 
 def test_a_duplicated_row_fails_the_transform_naming_the_test(
     make_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
