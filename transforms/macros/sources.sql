@@ -69,3 +69,35 @@
             and unfinished.report_date = {{ alias }}.report_date
     )
 {%- endmacro %}
+
+{#-
+  The `on-run-start` check (dbt_project.yml): the schema the sources point at must hold at least
+  one table a livechat-reports load writes. Otherwise (a mistyped `livechat_schema`, a database
+  the pipeline never loaded) the build stops here, before any view is replaced: every view would
+  build green and empty over stand-ins (livechat_source). Tables merely not loaded yet are fine.
+-#}
+{% macro require_loaded_tables() -%}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set node = graph.sources.values() | selectattr('source_name', 'equalto', 'livechat') | first -%}
+    {%- set wanted = ['_dlt_loads'] + (livechat.livechat_tables().keys() | list) -%}
+    {%- for table_name in wanted -%}
+        {%- if adapter.get_relation(database=node.database, schema=node.schema, identifier=table_name) is not none -%}
+            {{ return('') }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if target.type == 'duckdb' -%}
+        {%- set where = 'DuckDB file `' ~ target.path ~ '`' -%}
+        {%- set fix = 'set `livechat_schema` to the dataset the pipeline loaded (`--vars \'{livechat_schema: livechat_reports}\'`),'
+            ~ ' or LIVECHAT_DUCKDB_PATH to the file `livechat-reports load` wrote (its summary prints the path)' -%}
+    {%- else -%}
+        {%- set where = target.type ~ ' database `' ~ node.database ~ '`' ~ (' on ' ~ target.host if target.host is defined else '') -%}
+        {%- set fix = 'set `livechat_schema` to the dataset the pipeline loaded (`--vars \'{livechat_schema: livechat_reports}\'`),'
+            ~ ' or point the profile at the database it loaded' -%}
+    {%- endif -%}
+    {{ exceptions.raise_compiler_error(
+        'No loaded LiveChat table (neither _dlt_loads nor a report table) in schema `' ~ node.schema
+        ~ '` of ' ~ where ~ ', so no view was built or replaced: ' ~ fix ~ '.'
+    ) }}
+{%- endmacro %}
