@@ -178,6 +178,15 @@ def _print_summary(summary: Any, out: Any = None) -> None:
         )
     for table, count in summary.rows.items():
         print(f"  {table:<40} {count:>8}", file=out)
+    print_notes(summary, out)
+
+
+def print_notes(summary: Any, out: Any, indent: str = "  ") -> None:
+    """Print what the summary found worth a look that did not fail the load."""
+    from pipelines.groups import unseen_note
+
+    for group in summary.unseen_groups:
+        print(f"{indent}note: {unseen_note(group)}", file=out)
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -310,6 +319,13 @@ def check_details(result: Any) -> list[str]:
         lines.append(
             f"  breakdown by group: {len(result.grouped_reports)} reports, a daily run asks"
             f" {result.requests_per_group} more requests per group"
+        )
+    days = result.groups_days
+    for group in result.unseen_groups:
+        lines.append(
+            f"  listed group {group} has no chats in chats/groups from {days.first} to"
+            f" {days.last}: check the id (a load asks for it every day, and its days without"
+            " data store no row)"
         )
     return lines
 

@@ -135,7 +135,7 @@ def livechat_reports(
         backoff_seconds=http.backoff_seconds,
     )
     progress = progress or NO_PROGRESS
-    directory = GroupDirectory(settings, client, progress) if settings.discovers_groups else None
+    directory = GroupDirectory(settings, client, progress) if settings.grouped else None
     for spec in settings.resources:
         yield _resource(spec, settings, client, progress, directory)
 
