@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# Stopped by Ctrl-C (SIGINT), as shells report a process that SIGINT ended: 128 + 2.
+EXIT_INTERRUPTED = 130
 DEMO_DAYS = 90
 # The demo's own file and pipeline: demo rows never land beside a real account's.
 DEMO_DUCKDB_FILE = "livechat-demo.duckdb"
@@ -375,13 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     try:
         return COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        print(
-            "Interrupted. Run the load again: it finishes or redoes what this run left.",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
-    except Exception as error:
+    except (Exception, KeyboardInterrupt) as error:
         code, message = _explain(error, args.command)
         if args.debug:
             traceback.print_exc()
