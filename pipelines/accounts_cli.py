@@ -17,6 +17,7 @@ from pipelines.accounts import (
     read_accounts,
     run_accounts,
 )
+from pipelines.cli import print_notes
 from pipelines.errors import explain
 
 # The settings of an account section that `check` takes (it loads nothing, so no start_date).
@@ -139,6 +140,7 @@ def print_accounts_summary(result: ManyAccountsResult, out: TextIO | None = None
                 f"  {days}  account_id {r.account.account_id}",
                 file=out,
             )
+            print_notes(s, out, indent=f"  {name}  ")
         else:
             assert r.error is not None
             _, message = explain(r.error, "load")

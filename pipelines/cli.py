@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# Stopped by Ctrl-C (SIGINT), as shells report a process that SIGINT ended: 128 + 2.
+EXIT_INTERRUPTED = 130
 DEMO_DAYS = 90
 # The demo's own file and pipeline: demo rows never land beside a real account's.
 DEMO_DUCKDB_FILE = "livechat-demo.duckdb"
@@ -180,6 +182,15 @@ def _print_summary(summary: Any, out: Any = None) -> None:
         )
     for table, count in summary.rows.items():
         print(f"  {table:<40} {count:>8}", file=out)
+    print_notes(summary, out)
+
+
+def print_notes(summary: Any, out: Any, indent: str = "  ") -> None:
+    """Print what the summary found worth a look that did not fail the load."""
+    from pipelines.groups import unseen_note
+
+    for group in summary.unseen_groups:
+        print(f"{indent}note: {unseen_note(group)}", file=out)
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -315,6 +326,13 @@ def check_details(result: Any) -> list[str]:
             f"  breakdown by group: {len(result.grouped_reports)} reports, a daily run asks"
             f" {result.requests_per_group} more requests per group"
         )
+    days = result.groups_days
+    for group in result.unseen_groups:
+        lines.append(
+            f"  listed group {group} has no chats in chats/groups from {days.first} to"
+            f" {days.last}: check the id (a load asks for it every day, and its days without"
+            " data store no row)"
+        )
     return lines
 
 
@@ -363,13 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     try:
         return COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        print(
-            "Interrupted. Run the load again: it finishes or redoes what this run left.",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
-    except Exception as error:
+    except (Exception, KeyboardInterrupt) as error:
         code, message = _explain(error, args.command)
         if args.debug:
             traceback.print_exc()

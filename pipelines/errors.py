@@ -3,7 +3,7 @@
 Exit codes: 0 success; 1 the run failed and may succeed once the environment is fixed (an API
 error, a locked or read-only file, a full disk); 2 bad input or configuration, found before any
 API request (a setting of the wrong type, an unknown report or destination, a DuckDB path that
-names no usable database file).
+names no usable database file); 130 stopped by Ctrl-C (SIGINT).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dlt.common.exceptions import MissingDependencyException
 from dlt.pipeline.exceptions import InvalidPipelineName, PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.cli import EXIT_BAD_INPUT, EXIT_FAILED
+from pipelines.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED
 from pipelines.destination import DestinationUnusable, LoadFootprint, load_footprint, package_tables
 from sources.livechat.exceptions import ConfigurationError, LiveChatError
 from transforms.runner import TransformFailed
@@ -70,6 +70,8 @@ def explain(error: BaseException, command: str = "load") -> tuple[int, str]:
         The exit code and the message for stderr (a few lines at most, no traceback).
     """
     chain = exception_chain(error)
+    if any(isinstance(item, KeyboardInterrupt) for item in chain):
+        return EXIT_INTERRUPTED, interrupted(chain, command)
     for explain_config in CONFIG_EXPLAINERS:
         for item in chain:
             message = explain_config(item)
@@ -119,6 +121,59 @@ def one_line(error: BaseException, limit: int = 300) -> str:
 def redact(text: str) -> str:
     """Hide the password of any URL in the text (`scheme://user:password@host`)."""
     return re.sub(r"(\w+://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
+
+
+# --- Ctrl-C: exit 130 ----------------------------------------------------------------------------
+
+
+def interrupted(chain: list[BaseException], command: str = "load") -> str:
+    """Say what an interrupted command left and what its next run does (only what is known).
+
+    dlt turns a Ctrl-C during a step into a failed step; the step says what is committed: an
+    extract leaves nothing (the state moves only with a load), a normalize leaves a package
+    the next run finishes, a load step may have merged some tables (read back from the
+    destination), which the next run finishes.
+    """
+    if command != "load":
+        return f"Interrupted. Run `livechat-reports {command}` again."
+    step = next((i for i in chain if isinstance(i, PipelineStepFailed)), None)
+    if step is None:
+        return (
+            "Interrupted. The next `livechat-reports load` goes on from the last load that"
+            " completed: it finishes or loads again what this run left."
+        )
+    if step.step == "extract":
+        return (
+            "Interrupted during the extract step: nothing of this run reached the destination"
+            " and the state is unchanged. The next `livechat-reports load` requests these days"
+            " again."
+        )
+    if step.step != "load" or not step.load_id:
+        return (
+            f"Interrupted during the {step.step} step: nothing of this run reached the"
+            " destination. The next `livechat-reports load` finishes the package this run"
+            " extracted first (its days are replaced, nothing is doubled), then loads new data."
+        )
+    pipeline = typing.cast(Pipeline, step.pipeline)
+    try:
+        footprint = load_footprint(pipeline, step.load_id)
+        committed = describe_footprint(footprint)
+        wrote = bool(footprint.rows)
+    except Exception as e:
+        committed = (
+            f"The destination could not be inspected ({one_line(e, 160)}), so it is unknown"
+            f" which tables of load {step.load_id} got rows before the interrupt."
+        )
+        wrote = True
+    until = " Until then the views leave out the days it wrote." if wrote else ""
+    return "\n".join(
+        [
+            "Interrupted during the load step.",
+            committed.replace("before the failure", "before the interrupt"),
+            "The next `livechat-reports load` finishes this package first (its days are"
+            f" replaced, nothing is doubled), then loads new data.{until}",
+        ]
+    )
 
 
 # --- configuration: exit 2, before any request -------------------------------------------------

@@ -29,6 +29,7 @@ from sources.livechat.extract import LINEAGE_TABLE
 from sources.livechat.meaning import STATE_KEY as MEANING_KEY
 from sources.livechat.meaning import DatasetMeaningChanged, RefreshLeavesTables, changes
 
+from .groups import unseen_groups
 from .progress import Tally
 
 logger = logging.getLogger("livechat_reports")
@@ -56,6 +57,7 @@ class LoadSummary:
             days were loaded again by this run).
         destination: Where the data went, for people (a DuckDB file's absolute path).
         views: What the transform step did (`transforms.TransformResult`), or None.
+        unseen_groups: Listed breakdown groups no loaded day of chats_groups gives a chat.
     """
 
     load_id: str | None
@@ -69,6 +71,7 @@ class LoadSummary:
     discarded_pending: int = 0
     destination: str = ""
     views: Any = None
+    unseen_groups: tuple[int, ...] = ()
 
 
 # Loader file formats that beat a destination's default; others use the destination's own.
@@ -411,6 +414,7 @@ def run_load(
     if summary.load_id is not None:
         with writing, held_open(database):
             _read_lineage(pipeline, summary)
+            summary.unseen_groups = unseen_groups(pipeline, settings_of(source))
     if transform:
         from transforms import DbtNotInstalled, apply_transforms
 

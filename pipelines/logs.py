@@ -16,6 +16,10 @@ _DLT = importlib.util.find_spec("dlt")
 _LOADER_DIR = Path(_DLT.origin).resolve().parent / "load" if _DLT and _DLT.origin else None
 
 
+# What dlt's job pools log when a Ctrl-C stops them.
+INTERRUPTED_RECORD = "Exiting runner due to signal"
+
+
 class QuietDltLogs(logging.Filter):
     """Drop dlt's per-job load records and shorten its other records to one line."""
 
@@ -23,6 +27,8 @@ class QuietDltLogs(logging.Filter):
         """Return whether to emit the record; trim it to its first line, without a traceback."""
         if _LOADER_DIR and Path(record.pathname).resolve().is_relative_to(_LOADER_DIR):
             return False
+        if str(record.msg).startswith(INTERRUPTED_RECORD):
+            return False  # the command says what a Ctrl-C left (`errors.interrupted`)
         record.msg = record.getMessage().splitlines()[0] if record.getMessage() else ""
         record.args = None
         record.exc_info = None

@@ -136,6 +136,11 @@ def build_html(marts: Marts, account: str | None = None, months: int = DEFAULT_M
     from .page import render
 
     accounts = accounts_in(marts)
+    if not accounts and marts.unfinished_loads:
+        raise DashboardError(
+            f"Dataset `{marts.dataset}` has no rows in kpi_daily to show. {marts.unfinished()}"
+            " Then run the dashboard again."
+        )
     if not accounts:
         raise DashboardError(
             f"Dataset `{marts.dataset}` has no rows in kpi_daily yet: load some days first."

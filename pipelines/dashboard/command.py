@@ -78,6 +78,8 @@ def run(args: argparse.Namespace, out: Any = None) -> int:
             with contextlib.suppress(subprocess.TimeoutExpired):  # then bundled here instead
                 warming.wait(timeout=60)
         result = write_dashboard(marts, args.out, args.account, args.months)
+        if marts.unfinished_loads:
+            print(f"Note: {marts.unfinished()}", file=sys.stderr)
     except DashboardError as error:
         print(error, file=sys.stderr)
         return error.exit_code

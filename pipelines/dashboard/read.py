@@ -73,6 +73,13 @@ HOURLY_QUERY = (
     " and unfinished.report_date = loaded.report_date)"
 )
 REQUIRED_VIEWS = ("kpi_daily", "kpi_weekly", "kpi_monthly")
+# Loads that wrote rows but never finished (dlt writes a load's `_dlt_loads` row last): the
+# staging views leave out every day they touched, so the page says why those days are missing.
+UNFINISHED_QUERY = (
+    "select count(distinct load_id) as loads, count(distinct report_date) as days"
+    " from {stg_livechat__unfinished_loads}"
+)
+NEXT_LOAD = "the next `livechat-reports load` finishes it"
 
 
 class DashboardError(Exception):
@@ -98,6 +105,18 @@ class Marts:
     dataset: str
     rows: dict[str, list[Row]] = field(default_factory=dict)
     hourly: list[Row] = field(default_factory=list)
+    unfinished_loads: int = 0
+    unfinished_days: int = 0
+
+    def unfinished(self) -> str:
+        """Say what an unfinished load hides from the page, or nothing when none is."""
+        if not self.unfinished_loads:
+            return ""
+        days = f" ({self.unfinished_days} days)" if self.unfinished_days else ""
+        return (
+            f"The last load into dataset `{self.dataset}` is unfinished: the views leave out"
+            f" every day it touched{days} until it finishes, and {NEXT_LOAD}."
+        )
 
 
 def plain(value: Any) -> Any:
@@ -142,6 +161,13 @@ class Reader:
         """
         present = self._relations()
         missing = [v for v in REQUIRED_VIEWS if v not in present]
+        if missing and self._unfinished_rows(present):
+            raise DashboardError(
+                f"Dataset `{self.dataset}` in {self.where} has no {', '.join(missing)} view:"
+                " its last load is unfinished (its rows are in the tables, but `_dlt_loads`"
+                f" does not list it), so the views were not built; {NEXT_LOAD} and builds"
+                " them. Then run the dashboard again."
+            )
         if missing:
             raise DashboardError(
                 f"Dataset `{self.dataset}` in {self.where} has no {', '.join(missing)} view,"
@@ -155,7 +181,25 @@ class Reader:
             marts.rows[name] = self.rows(sql) if needed <= present else []
         if "chats_total_chats" in present and "report_hour" in self._columns("chats_total_chats"):
             marts.hourly = self.rows(HOURLY_QUERY)
+        if _placeholders(UNFINISHED_QUERY) <= present:
+            (counts,) = self.rows(UNFINISHED_QUERY)
+            marts.unfinished_loads = int(counts["loads"] or 0)
+            marts.unfinished_days = int(counts["days"] or 0)
         return marts
+
+    def _unfinished_rows(self, present: set[str]) -> bool:
+        """Whether a loaded table holds rows of a load that `_dlt_loads` does not list."""
+        from transforms.tables import LOADS_TABLE, report_tables
+
+        finished = (
+            f" where _dlt_load_id not in (select load_id from {{{LOADS_TABLE}}} where status = 0)"
+            if LOADS_TABLE in present
+            else ""  # no load ever finished
+        )
+        for table in sorted(set(report_tables()) & present):
+            if self.rows(f"select 1 as found from {{{table}}}{finished} limit 1"):
+                return True
+        return False
 
 
 def _placeholders(sql: str) -> set[str]:

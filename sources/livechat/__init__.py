@@ -143,7 +143,7 @@ def livechat_reports(
         clock=clock,
     )
     progress = progress or NO_PROGRESS
-    directory = GroupDirectory(settings, client, progress) if settings.discovers_groups else None
+    directory = GroupDirectory(settings, client, progress) if settings.grouped else None
     for spec in settings.resources:
         yield _resource(spec, settings, client, progress, directory)
 

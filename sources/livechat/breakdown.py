@@ -61,6 +61,29 @@ def resolve_breakdowns(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def require_breakdown(breakdowns: Sequence[str], **settings: Any) -> None:
+    """Refuse breakdown settings given without the breakdown they set up.
+
+    `breakdown_reports` and `breakdown_groups` only say what the group breakdown loads; without
+    `breakdowns = ["group"]` a run would load nothing per group and say nothing about it.
+
+    Raises:
+        ConfigurationError: Naming the setting, its value and the two ways to fix it.
+    """
+    if "group" in breakdowns:
+        return
+    for name, value in settings.items():
+        if value is None:
+            continue
+        shown = value if isinstance(value, str) else json.dumps(value, default=str)
+        option = "--" + name.replace("_", "-")
+        raise ConfigurationError(
+            f"`{name}` ({option}) = `{shown}` does nothing without the group breakdown:"
+            f' add --breakdown group (or `breakdowns = ["group"]` where `{name}` is set),'
+            f" or remove `{name}`"
+        )
+
+
 def resolve_groups(value: Any) -> tuple[int, ...] | None:
     """Validate `breakdown_groups`: group ids (whole numbers), or None to discover them.
 

@@ -1,7 +1,8 @@
 """A connection check: one cheap request that proves the credentials, their scope and the URL.
 
 It reads its settings where the source does (`[sources.livechat]` in `.dlt/`, or
-`SOURCES__LIVECHAT__...`), sends one `chats/total_chats` request for today and writes nothing:
+`SOURCES__LIVECHAT__...`), sends one `chats/total_chats` request for today (and, when breakdown
+groups are listed, one `chats/groups` request to see that they have chats) and writes nothing:
 no pipeline, no state, no destination.
 """
 
@@ -21,10 +22,10 @@ from . import DEFAULT_BASE_URL
 from .client import HINTS, RETRY_STATUSES, LiveChatClient, check_rehearsal
 from .credentials import LiveChatCredentials
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
-from .extract import plan_requests, request_body
+from .extract import GROUPS_REPORT, plan_requests, request_body
 from .flatten import Context
 from .reports import REPORTS_BY_NAME
-from .settings import check_timezone, resolve_http, resolve_settings
+from .settings import Settings, check_timezone, resolve_http, resolve_settings
 from .windows import Window, today_in
 
 # The sections dlt reads the source's settings from: `livechat_reports(...)` is the source
@@ -66,6 +67,9 @@ class ConnectionCheck:
         grouped_reports: The reports broken down by group (none when the breakdown is off).
         requests_per_group: What a daily run asks per group for them (a first run of
             `lookback_days` + 2 days: the lookback, the last loaded day and today).
+        groups_days: The days chats/groups was asked about the listed breakdown groups (the
+            last `window_days` days through today), or None when no group is listed.
+        unseen_groups: The listed groups chats/groups gives no chat in those days.
     """
 
     account_id: str
@@ -77,6 +81,8 @@ class ConnectionCheck:
     seconds: float
     grouped_reports: tuple[str, ...] = ()
     requests_per_group: int = 0
+    groups_days: Window | None = None
+    unseen_groups: tuple[int, ...] = ()
 
 
 class ConnectionCheckError(LiveChatError):
@@ -102,6 +108,9 @@ def check_connection(
     credentials_at: str = CREDENTIALS_AT,
 ) -> ConnectionCheck:
     """Send one `chats/total_chats` request for today and report what it proved.
+
+    With breakdown groups listed, one `chats/groups` request for the last `window_days` days
+    also finds the listed groups that had no chats in them.
 
     Settings not passed are read the dlt way, like the source's (same names and sections).
 
@@ -194,6 +203,11 @@ def check_connection(
                 f"`name` is `{body.get('name')}`, expected `{CHECK_REPORT.response_name}`"
             )
         rows = CHECK_REPORT.flatten(body, ctx)[CHECK_REPORT.name]
+        groups_days: Window | None = None
+        unseen: tuple[int, ...] = ()
+        if load.grouped and load.breakdown_groups is not None:
+            groups_days = Window(today - dt.timedelta(days=load.window_days - 1), today)
+            unseen = _unseen_groups(client, settings, groups_days, load.breakdown_groups)
     except LiveChatAPIError as e:
         raise ConnectionCheckError(_explain(url, e, credentials_at)) from e
     except ResponseShapeError as e:
@@ -214,7 +228,32 @@ def check_connection(
         seconds=time.monotonic() - started,
         grouped_reports=tuple(s.name for s in load.grouped),
         requests_per_group=per_group,
+        groups_days=groups_days,
+        unseen_groups=unseen,
     )
+
+
+def _unseen_groups(
+    client: LiveChatClient, settings: Settings, days: Window, listed: Sequence[int]
+) -> tuple[int, ...]:
+    """Ask chats/groups for `days` (one request); return the listed groups it gives no chat.
+
+    A listed id that is no group of the account (a typo, another license's group) is asked
+    for every day of every load and stores nothing; the check says so before the first load.
+    """
+    fetched = client.post(
+        GROUPS_REPORT.path, request_body(GROUPS_REPORT, settings, days), str(days)
+    )
+    ctx = Context(
+        GROUPS_REPORT.path, GROUPS_REPORT.name, settings.account_id, days, settings.timezone
+    )
+    if fetched.body.get("name") != GROUPS_REPORT.response_name:
+        raise ctx.fail(
+            f"`name` is `{fetched.body.get('name')}`, expected `{GROUPS_REPORT.response_name}`"
+        )
+    rows = GROUPS_REPORT.flatten(fetched.body, ctx)[GROUPS_REPORT.name]
+    seen = {str(row["group_id"]) for row in rows if row.get("chats")}
+    return tuple(group for group in listed if str(group) not in seen)
 
 
 def _explain(url: str, error: LiveChatAPIError, credentials_at: str = CREDENTIALS_AT) -> str:

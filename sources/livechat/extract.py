@@ -6,7 +6,8 @@ became empty are deleted too; when a table gets no row at all, one placeholder r
 carries the merge and is filtered out by `source_filter` before it reaches the table. Per-group
 tables merge the same way, so a group that had no chats in the re-fetched days loses its rows
 for them; when the groups are listed, the merge is scoped to the groups loaded too, each over
-its own days (see `cursors`).
+its own days (see `cursors`). A group's day without data (an empty bucket) stores no row at all,
+so a listed id the account's chats never name stores nothing.
 """
 
 from __future__ import annotations
@@ -256,6 +257,23 @@ def _fetch(
     return tables, lineage
 
 
+def has_data(row: Row, table: TableSpec) -> bool:
+    """Whether a row of a group's answer holds anything but an empty bucket.
+
+    Series answers have a bucket for every requested day, empty (`{}`, or zeros such as
+    `{"hours": 0}`) when nothing happened. Rows with a dimension (a tag, an agent, a form)
+    exist only where the API names one, so they always hold something.
+    """
+    if table.dimensions:
+        return True
+    keys = ("account_id", GROUP_KEY, "report_date", "report_hour")
+    return any(
+        isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0
+        for name, value in row.items()
+        if name not in keys
+    )
+
+
 def _in_group(row: Row, table: TableSpec, group: int, ctx: Context) -> Row:
     """A row of a per-group answer: its group in `group_id`, clashing columns renamed."""
     out = {table.group_renames.get(k, k): v for k, v in row.items()}
@@ -274,6 +292,10 @@ class GroupDirectory:
     again. Each request is counted and recorded in the lineage once, by the report that made
     it. It runs in the thread that runs the resources, so the client's pool never waits on
     itself.
+
+    It serves the breakdown whether its groups are found or listed: a group's rows of a day
+    on which chats/groups counts no chat of it are stored only when they hold data (see
+    `keeps`), so a listed id that is no group of the account stores nothing.
     """
 
     def __init__(self, settings: Settings, client: LiveChatClient, progress: Progress) -> None:
@@ -291,16 +313,21 @@ class GroupDirectory:
             *(s.name for s in self._settings.grouped),
         ]
 
+    def _days(self, name: str, resources: Mapping[str, Any]) -> list[Window]:
+        """The days a user of the directory loads (each listed group's own, when listed)."""
+        state = resources.get(name, {})
+        listed = self._settings.breakdown_groups
+        if name != GROUPS_REPORT.name and listed is not None:
+            return [window for window, _ in group_windows(self._settings, state, listed)]
+        window = run_window(self._settings, resumes_from(state))
+        return [window] if window else []
+
     def _ask(self, resources: Mapping[str, Any]) -> list[Row]:
         """Ask chats/groups for every day a user of the directory loads; return the lineage."""
         with self._lock:
             if self._rows is not None:
                 return []
-            windows = [
-                w
-                for name in self._users()
-                if (w := run_window(self._settings, resumes_from(resources.get(name, {}))))
-            ]
+            windows = [w for name in self._users() for w in self._days(name, resources)]
             if not windows:
                 self._rows = []
                 return []
@@ -325,6 +352,22 @@ class GroupDirectory:
                 "chats/groups: %d requests for %s (groups of the run's days)", len(requests), days
             )
             return lineage
+
+    def prepare(self, resources: Mapping[str, Any]) -> list[Row]:
+        """Ask chats/groups if no report has yet; return the lineage to record (once)."""
+        return self._ask(resources)
+
+    def keeps(self, row: Row, table: TableSpec) -> bool:
+        """Whether a row of a per-group table is stored (call after `prepare` or `groups`).
+
+        A group's rows of a day it had chats on are all stored, empty buckets included: they
+        say the day was loaded and its missed chats, ratings, ... were none. On a day without
+        its chats only rows that hold data are (available hours, an agent's logged-in time):
+        stored empty, a group without chats, or an id that is no group of the account, would
+        read as a team with 0 chats that day.
+        """
+        group = int(row[GROUP_KEY])
+        return group in self._groups.get(row["report_date"], ()) or has_data(row, table)
 
     def groups(self, window: Window, resources: Mapping[str, Any]) -> tuple[list[int], list[Row]]:
         """Return the groups with chats on any day of `window`, and the lineage to record."""
@@ -397,6 +440,8 @@ def report_rows(
             requests = [
                 r for w, gs in spans for r in plan_requests(spec, w, settings.window_days, gs)
             ]
+            if directory is not None:  # the days each group had chats on
+                asked = directory.prepare(resources)
         else:
             found: Sequence[int] = ()
             if spec.group is not None and directory is not None:
@@ -416,6 +461,8 @@ def report_rows(
         yield _mark_lineage(asked, hinted)
     for tables, lineage in answers:
         for name, rows in tables.items():
+            if spec.group is not None and directory is not None:
+                rows = [r for r in rows if directory.keeps(r, by_name[name])]
             if not rows:
                 continue
             counts[name] += len(rows)
@@ -426,9 +473,9 @@ def report_rows(
             yield _mark_lineage(lineage, hinted)
     for name, count in counts.items():
         table = by_name[name]
-        # Only dimension and per-group tables can end a run without rows (series and per-day
-        # tables always have a row per day); their placeholder carries the merge and is
-        # filtered out.
+        # Only dimension and per-group tables can end a run without rows (the account's
+        # series and per-day tables always have a row per day; a group's days without data
+        # have none); their placeholder carries the merge and is filtered out.
         if count == 0 and table.merge_key and spec.kind is not Kind.PERIOD:
             progress.rows(name, 0)
             yield _mark(

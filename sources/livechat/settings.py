@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .breakdown import resolve_breakdowns, resolve_grouped, resolve_groups
+from .breakdown import require_breakdown, resolve_breakdowns, resolve_grouped, resolve_groups
 from .exceptions import ConfigurationError
 from .filters import check_accepted, validate_filters
 from .meaning import meaning_of
@@ -252,6 +252,9 @@ def resolve_settings(
     user_filters = validate_filters(filters)
     check_accepted(user_filters, {r.name: r.filters for r in selected})
     wanted = resolve_breakdowns(breakdowns)
+    require_breakdown(
+        wanted, breakdown_reports=breakdown_reports, breakdown_groups=breakdown_groups
+    )
     groups = resolve_groups(breakdown_groups) if wanted else None
     grouped = resolve_grouped(wanted, breakdown_reports, groups, selected, user_filters)
     return Settings(

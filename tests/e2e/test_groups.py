@@ -483,9 +483,10 @@ def test_the_command_loads_the_groups_it_is_given(
     assert _load(*argv, "--breakdown-groups", "1,0", "--breakdown-reports", "chats_ranking") == 0
     out = capsys.readouterr().out
     assert "chats_ranking_by_group" in out and "chats_total_chats_by_group" not in out
-    # no chats/groups request: the groups were given; 7 days x (1 + 2 groups) ranking requests
+    # the groups were given: chats/groups is asked once only for the days each had chats on
+    # (a day without stores only rows with data); 7 days x (1 + 2 groups) ranking requests
     answered = {r: sum(s.values()) for r, s in cli_emulator.stats.statuses_by_report.items()}
-    assert answered == {"chats/total_chats": 1, "chats/ranking": 21}
+    assert answered == {"chats/groups": 1, "chats/total_chats": 1, "chats/ranking": 21}
     db = duckdb.connect("livechat.duckdb", read_only=True)
     groups = db.sql(
         "select distinct group_id from livechat_reports.chats_ranking_by_group order by 1"
@@ -677,8 +678,13 @@ def test_a_group_added_to_breakdown_groups_loads_from_start_date(
 
         loader.run(later, breakdown_groups="0,1", **options)
         answered = {r: sum(s.values()) for r, s in emulator.stats.statuses_by_report.items()}
-        # base tables and group 0: their lookback (9..14 Jan); group 1: every day from start
-        assert answered == {"chats/total_chats": 1 + 1 + 1, "chats/ranking": 6 + 6 + 10}
+        # base tables and group 0: their lookback (9..14 Jan); group 1: every day from start;
+        # chats/groups once for the days the groups had chats on
+        assert answered == {
+            "chats/groups": 1,
+            "chats/total_chats": 1 + 1 + 1,
+            "chats/ranking": 6 + 6 + 10,
+        }
         asked = loader.query(
             "select table_name, group_id, min(window_from) as first, max(window_to) as last"
             " from lr.report_requests where group_id is not null"

@@ -1,5 +1,6 @@
 -- grain: one row per API request (and page) a load made
--- Only rows of finished loads (stg_livechat__unfinished_loads names the others).
+-- Only rows of finished loads (stg_livechat__unfinished_loads names the others). group_id is the
+-- group of a per-group request (its `<table>_by_group` rows), null for the account's own.
 select
     account_id,
     report,
@@ -10,6 +11,7 @@ select
     timezone,
     distribution,
     filters,
+    group_id,
     cast(page as bigint) as page,
     cast(http_status as bigint) as http_status,
     cast(attempts as bigint) as attempts,
