@@ -53,7 +53,8 @@ final as (
         chats,
         chats_rated_good,
         chats_rated_bad,
-        (p + 2 * zz - {{ livechat.as_double('2.69') }} * sqrt((zz / ranked_chats + p * (1 - p)) / ranked_chats))
+        (p + 2 * zz
+            - {{ livechat.as_double('2.69') }} * sqrt((zz / ranked_chats + p * (1 - p)) / ranked_chats))
             / (1 + 4 * zz) as ranking_score,
         {{ livechat.as_double('first_response_time_seconds_sum') }}
             / nullif(chats_with_first_response, 0) as avg_first_response_time_seconds,
