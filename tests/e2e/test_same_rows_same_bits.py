@@ -114,3 +114,27 @@ def test_one_backfill_and_three_runs_give_bit_identical_marts_and_dashboards(
         )
     }
     assert pages["backfill"] == pages["runs"]
+
+
+def test_duckdb_and_postgres_give_the_same_bits(
+    make_emulator: Any, postgres_url: str | None, tmp_path: Path
+) -> None:
+    """Exact sums and the Wilson score in doubles throughout: no engine's own rounding."""
+    if postgres_url is None:
+        pytest.skip("PostgreSQL unavailable")
+    emulator = make_emulator(now=at(TODAY))
+    options = {"start_date": dt.date(2026, 9, 1), "end_date": day(10), "backfill": True}
+    loaders = []
+    for name, database in (
+        ("duckdb", None),
+        ("postgres", create_database(postgres_url, "livechat_bits_engines")),
+    ):
+        loader = Loader(emulator, tmp_path / f"{name}.duckdb", f"bits_{name}", postgres=database)
+        loader.run(TODAY, **options, **GROUPS)
+        apply_transforms(loader.pipeline)
+        loaders.append(loader)
+    duck, postgres = loaders
+    for mart in MARTS:
+        expected = rows(duck, mart)
+        assert expected, mart
+        assert rows(postgres, mart) == expected, mart

@@ -43,11 +43,12 @@ completeness as (
     where grain = '{{ grain }}'
 ),
 
+{#- In doubles throughout: PostgreSQL divides decimal literals as numerics, DuckDB as doubles. #}
 wilson as (
     select
         periods.*,
-        cast(ranked_good as double precision) / nullif(ranked_chats, 0) as p,
-        2.69 * 2.69 / (4.0 * nullif(ranked_chats, 0)) as zz
+        {{ livechat.as_double('ranked_good') }} / nullif(ranked_chats, 0) as p,
+        {{ livechat.as_double('2.69 * 2.69') }} / (4 * nullif(ranked_chats, 0)) as zz
     from periods
 ),
 
@@ -60,7 +61,8 @@ final as (
         chats,
         chats_rated_good,
         chats_rated_bad,
-        (p + 2 * zz - 2.69 * sqrt((zz / ranked_chats + p * (1 - p)) / ranked_chats))
+        (p + 2 * zz
+            - {{ livechat.as_double('2.69') }} * sqrt((zz / ranked_chats + p * (1 - p)) / ranked_chats))
             / (1 + 4 * zz) as ranking_score,
         {{ livechat.as_double('first_response_time_seconds_sum') }}
             / nullif(chats_with_first_response, 0) as avg_first_response_time_seconds,
