@@ -3,9 +3,7 @@
 Against the emulator in its own process on loopback (50 ms per request by default), each run:
 
 - `first load`: `livechat-reports load` into a fresh folder (30 days of every report, then the
-  views built for the first time), with an empty cache, as on a machine that never built them;
-- `first load, parse cached`: the same into another fresh folder, with the parse of the package
-  that an earlier build on this machine saved;
+  views built for the first time: dbt parses the package in full);
 - `first load, no views`: `load --no-transform` into a fresh folder: the difference to the two
   above is what building the views costs;
 - `daily run`: `load --lookback-days 4` in the first folder: the same 5 days a next day's run
@@ -87,9 +85,8 @@ def command(
 
 def one_run(index: int, tmp: Path, url: str, checkout: Path | None) -> dict[str, Any]:
     run = tmp / f"run{index}"
-    cold, warm = run / "cache-cold", tmp / "cache-warm"
+    cold = run / "cache"  # a cache folder of its own: nothing from an earlier run
     figures = {"first load": command(["load"], run / "a", cold, url, checkout)}
-    figures["first load, parse cached"] = command(["load"], run / "b", warm, url, checkout)
     figures["first load, no views"] = command(
         ["load", "--no-transform"], run / "c", cold, url, checkout
     )
@@ -109,10 +106,6 @@ def main() -> None:
     runs = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            # seed the warm cache once, as an earlier build on this machine would have
-            command(
-                ["load"], Path(tmp) / "seed", Path(tmp) / "cache-warm", emulator.url, args.checkout
-            )
             for index in range(args.runs):
                 runs.append(one_run(index, Path(tmp), emulator.url, args.checkout))
                 print(json.dumps(runs[-1]), file=sys.stderr)

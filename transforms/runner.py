@@ -8,20 +8,18 @@ later reader. The child gets the pipeline's credentials as environment variables
 (the variables the profiles in `profiles.yml` read, one profile per destination type), never
 on its command line or in a file; the dataset is the dbt variable `source_dataset_name`.
 Its target and log folders are in the pipeline's working directory, so the package folder stays
-clean and dbt's partial parsing carries over between runs; a fresh working directory starts
-from the parse saved for this package version (`parse_cache_dir`).
+clean and dbt's partial parsing carries over between runs (dbt parses only the files that
+changed). A parse is not shared between pipelines: dbt keeps it only for the same connection,
+which for DuckDB includes the file's path, so a fresh file is always parsed in full.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,6 @@ FAILED_STATUSES = ("fail", "error", "runtime error")
 LOAD_SELECTOR = "load"
 # The credentials' fields that the profiles read, as DLT__CREDENTIALS__<FIELD>.
 CREDENTIAL_FIELDS = ("database", "host", "port", "username", "password", "connect_timeout")
-PARSE_FILE = "partial_parse.msgpack"
 
 
 class TransformFailed(LiveChatError):
@@ -96,11 +93,6 @@ class Target:
                 values[f"DLT__CREDENTIALS__{name.upper()}"] = str(value)
         return values
 
-    def database_name(self) -> str:
-        """The database as dbt names it (dbt-duckdb: the file's name without its suffix)."""
-        database = str(getattr(self.credentials, "database", None) or "")
-        return Path(database).stem if self.profile == "duckdb" else database
-
 
 def dbt_build(target: Target, work: Path, *, select_load: bool = False) -> BuildResult:
     """Run `dbt build` (models, data tests and unit tests in DAG order) on the destination.
@@ -115,10 +107,6 @@ def dbt_build(target: Target, work: Path, *, select_load: bool = False) -> Build
     """
     target_dir, log_dir = work / "target", work / "logs"
     target_dir.mkdir(parents=True, exist_ok=True)
-    saved = _saved_parse(target)
-    parse_file = target_dir / PARSE_FILE
-    if not parse_file.exists() and saved.exists():
-        shutil.copyfile(saved, parse_file)
     results_file = target_dir / "run_results.json"
     results_file.unlink(missing_ok=True)  # a failed parse writes none: never read an old one
     args = [
@@ -144,8 +132,6 @@ def dbt_build(target: Target, work: Path, *, select_load: bool = False) -> Build
     )
     events = _events(done.stdout)
     results = _results(results_file)
-    if parse_file.exists():
-        _save_parse(parse_file, saved)
     failed = [
         (_node_name(unique_id, events), status, _first_line(message))
         for unique_id, status, message in results
@@ -163,56 +149,6 @@ def dbt_command() -> list[str]:
     if beside.exists():
         return [str(beside)]
     return [sys.executable, "-m", "dbt.cli.main"]  # dbt's own module entry point
-
-
-def parse_cache_dir() -> Path:
-    """Where parsed packages are kept: a cache folder of this user, outside the package."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "livechat-reports" / "dbt-parse"
-
-
-def _saved_parse(target: Target) -> Path:
-    """The parse saved for this package version, dbt version, profile, database and dataset.
-
-    dbt checks a saved parse itself (its version, the variables, the profile, every file's
-    hash) but not the database a node was parsed for, which the key holds.
-    """
-    from .fingerprint import fingerprint  # the package's files: no columns, no connection
-
-    versions = [_version(package) for package in ("dbt-core", f"dbt-{target.profile}")]
-    key = hashlib.sha256(
-        "\x00".join(
-            [
-                fingerprint(PROJECT_DIR, (), versions),
-                target.profile,
-                target.database_name(),
-                target.dataset,
-            ]
-        ).encode()
-    ).hexdigest()[:24]
-    return parse_cache_dir() / f"{key}.msgpack"
-
-
-def _save_parse(parse_file: Path, saved: Path) -> None:
-    """Keep dbt's parse for the next fresh working directory (written whole, then renamed)."""
-    try:
-        if saved.exists() and saved.stat().st_size == parse_file.stat().st_size:
-            return
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=saved.parent, delete=False, suffix=".tmp") as copy:
-            shutil.copyfileobj(parse_file.open("rb"), copy)
-        os.replace(copy.name, saved)
-    except OSError:
-        pass  # only a cache: the next fresh working directory parses again
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"{package}=={version(package)}"
-    except PackageNotFoundError:
-        return f"{package} missing"
 
 
 def _events(stdout: str) -> dict[str, tuple[str, str]]:
