@@ -4,8 +4,8 @@ Against the emulator in its own process on loopback (50 ms per request by defaul
 
 - `first load`: `livechat-reports load` into a fresh folder (30 days of every report, then the
   views built for the first time: dbt parses the package in full);
-- `first load, no views`: `load --no-transform` into a fresh folder: the difference to the two
-  above is what building the views costs;
+- `first load, no views`: `load --no-transform` into a fresh folder: the difference to the first
+  load is what building the views costs;
 - `daily run`: `load --lookback-days 4` in the first folder: the same 5 days a next day's run
   loads (the last loaded day and 3 before it, and the new day), views unchanged (dbt skipped);
 - `transform`: `livechat-reports transform` in the first folder (every model and test).
