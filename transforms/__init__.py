@@ -3,9 +3,10 @@
 `models/` holds the layers (staging: one view per loaded table; intermediate: the additive parts
 of each KPI; marts: the rollups), `macros/` the SQL that differs between engines and the rollups
 shared by several grains, `tests/` the package's generic and singular tests. `apply_transforms`
-runs `dbt build` through dlt's dbt runner (`runner.py`) with the pipeline's credentials; a load
+runs `dbt build` with dbt's own command (`runner.py`) and the pipeline's credentials; a load
 calls it with `force=False`, and dbt then runs only when the package or the loaded tables'
-columns changed since the views were last built (`fingerprint.py`).
+columns changed since the views were last built (`fingerprint.py`), building the models and
+testing the loaded tables' grain (`selectors.yml`); `livechat-reports transform` runs every test.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sources.livechat.exceptions import ConfigurationError, LiveChatError
 from sources.livechat.reports import BY_GROUP
 
 from .fingerprint import fingerprint
-from .runner import PROJECT_DIR, TransformFailed, dbt_build, missing_dbt
+from .runner import PROJECT_DIR, Target, TransformFailed, dbt_build, missing_dbt
 from .tables import known_tables, report_tables
 
 __all__ = [
@@ -94,6 +95,7 @@ def apply_transforms(
     pipeline: Pipeline,
     *,
     force: bool = True,
+    every_test: bool | None = None,
     announce: Callable[[str], object] | None = logger.info,
 ) -> TransformResult:
     """Build the views with dbt (and run the package's tests), or skip it when nothing changed.
@@ -101,6 +103,9 @@ def apply_transforms(
     Args:
         pipeline: The pipeline whose dataset holds the loaded tables.
         force: Build even when the package and the tables' columns are as last built.
+        every_test: Run every test of the package (the models' tests and the unit tests),
+            not only the loaded tables' grain tests. Default: when `force` (the `transform`
+            command), not when a load builds the views.
         announce: Where the one-line `note` about tables without data goes (the log by
             default; None keeps it for the caller).
 
@@ -121,7 +126,8 @@ def apply_transforms(
             raise NoLoadedTablesError(client.dataset_name, _where(pipeline))
         views = _existing_views(client)
         no_data = _tables_without_rows(client, existing, expected_tables(report_tables(), existing))
-    destination_type = pipeline.destination_client().config.destination_type
+    config = pipeline.destination_client().config
+    destination_type = config.destination_type
     digest = fingerprint(PROJECT_DIR, columns, _versions(destination_type))
     if not force and digest == _recorded(pipeline) and model_names() <= views:
         logger.info("Views unchanged: the package and the loaded tables' columns are as built")
@@ -129,7 +135,10 @@ def apply_transforms(
     reason = missing_dbt(destination_type)
     if reason is not None:
         raise DbtNotInstalled(reason)
-    build = dbt_build(pipeline)
+    dataset = str(getattr(config, "dataset_name", None) or pipeline.dataset_name)
+    target = Target(destination_type, config.credentials, dataset)
+    work = Path(pipeline.working_dir) / "dbt"
+    build = dbt_build(target, work, select_load=not (force if every_test is None else every_test))
     pipeline.set_local_state_val(STATE_KEY, digest)
     models = model_names()
     result = TransformResult(build.models(models), build.tests(models), no_data=no_data)

@@ -12,7 +12,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 # What dbt reads from the package folder; its own output (target/, logs/) is elsewhere.
-PACKAGE_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests")
+PACKAGE_FILES = (
+    "dbt_project.yml",
+    "profiles.yml",
+    "selectors.yml",
+    "models",
+    "macros",
+    "tests",
+)
 
 
 def package_files(root: Path) -> list[Path]:

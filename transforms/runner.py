@@ -1,33 +1,39 @@
-"""Run the dbt package on a pipeline's destination through dlt's dbt runner, in this environment.
+"""Run the dbt package on a pipeline's destination with dbt's own command, in a child process.
 
-dlt passes the pipeline's credentials to dbt as environment variables and its dataset as the
-dbt variable `source_dataset_name`; the profiles the package ships (`profiles.yml`, one per
-destination type) read them, and load no DuckDB extension, so dbt runs offline. dbt runs in a
-child process of this virtual environment's Python, whether or not the environment is
-activated. Its target and log folders go to the pipeline's working directory, so the package
-folder stays clean and dbt's parse cache survives between runs.
+dbt runs as `dbt build` of this environment (the `dbt` beside this Python, whether or not the
+environment is activated), not inside the command's process: dbt keeps global state (flags,
+adapters, its loggers, the current directory while it runs), and dbt-duckdb keeps the DuckDB
+file open in its process until that process exits, which would lock the file against every
+later reader. The child gets the pipeline's credentials as environment variables of its own
+(the variables the profiles in `profiles.yml` read, one profile per destination type), never
+on its command line or in a file; the dataset is the dbt variable `source_dataset_name`.
+Its target and log folders are in the pipeline's working directory, so the package folder stays
+clean and dbt's partial parsing carries over between runs (dbt parses only the files that
+changed). A parse is not shared between pipelines: dbt keeps it only for the same connection,
+which for DuckDB includes the file's path, so a fresh file is always parsed in full.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import io
+import json
+import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from dlt.common.runners import Venv
-from dlt.helpers.dbt.exceptions import DBTProcessingError
-from dlt.helpers.dbt.runner import create_runner
-from dlt.pipeline.pipeline import Pipeline
 
 from sources.livechat.exceptions import LiveChatError
 
 PROJECT_DIR = Path(__file__).parent
 # dbt's node statuses that fail a build ("skipped" nodes only follow a failure).
 FAILED_STATUSES = ("fail", "error", "runtime error")
+# What a load builds (the selector in selectors.yml): every model, and the grain tests of the
+# loaded tables. `transform` builds everything: the tests of the models and the unit tests too.
+LOAD_SELECTOR = "load"
+# The credentials' fields that the profiles read, as DLT__CREDENTIALS__<FIELD>.
+CREDENTIAL_FIELDS = ("database", "host", "port", "username", "password", "connect_timeout")
 
 
 class TransformFailed(LiveChatError):
@@ -64,54 +70,132 @@ class BuildResult:
         return sum(1 for node in self.nodes if node not in names)
 
 
-def dbt_build(pipeline: Pipeline) -> BuildResult:
+@dataclass(frozen=True)
+class Target:
+    """Where dbt builds: the profile (destination type), its connection, and the dataset.
+
+    Attributes:
+        profile: The profile in profiles.yml (`duckdb`, `postgres`).
+        credentials: The pipeline's destination credentials (a dlt credentials object).
+        dataset: The dataset (schema) that holds the loaded tables and gets the views.
+    """
+
+    profile: str
+    credentials: Any
+    dataset: str
+
+    def environment(self) -> dict[str, str]:
+        """The variables the profile reads; they hold secrets, so they go to dbt's process only."""
+        values = {}
+        for name in CREDENTIAL_FIELDS:
+            value = getattr(self.credentials, name, None)
+            if value is not None and value != "":
+                values[f"DLT__CREDENTIALS__{name.upper()}"] = str(value)
+        return values
+
+
+def dbt_build(target: Target, work: Path, *, select_load: bool = False) -> BuildResult:
     """Run `dbt build` (models, data tests and unit tests in DAG order) on the destination.
+
+    Args:
+        target: Where to build.
+        work: dbt's own folder (target and logs), in the pipeline's working directory.
+        select_load: Build only what a load needs (`LOAD_SELECTOR`) instead of everything.
 
     Raises:
         TransformFailed: Naming every failed model or test, or dbt's own error.
     """
-    config = pipeline.destination_client().config
-    runner = create_runner(
-        _this_environment(),
-        config,  # type: ignore[arg-type]
-        pipeline.working_dir,
-        str(PROJECT_DIR),
-        package_profiles_dir=str(PROJECT_DIR),
-        package_profile_name=config.destination_type,
+    target_dir, log_dir = work / "target", work / "logs"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    results_file = target_dir / "run_results.json"
+    results_file.unlink(missing_ok=True)  # a failed parse writes none: never read an old one
+    args = [
+        *dbt_command(),
+        "--log-format", "json", "--log-format-file", "debug", "--no-use-colors",
+        "build",
+        "--project-dir", str(PROJECT_DIR),
+        "--profiles-dir", str(PROJECT_DIR),
+        "--profile", target.profile,
+        "--vars", json.dumps({"source_dataset_name": target.dataset}),
+        "--target-path", str(target_dir),
+        "--log-path", str(log_dir),
+    ]  # fmt: skip
+    if select_load:
+        args += ["--selector", LOAD_SELECTOR]
+    environment = {
+        **os.environ,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **target.environment(),
+    }
+    done = subprocess.run(
+        args, env=environment, capture_output=True, text=True, check=False, cwd=str(work)
     )
-    work = Path(pipeline.working_dir) / "dbt"
-    args = ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-    output = io.StringIO()
+    events = _events(done.stdout)
+    results = _results(results_file)
+    failed = [
+        (_node_name(unique_id, events), status, _first_line(message))
+        for unique_id, status, message in results
+        if status in FAILED_STATUSES
+    ]
+    if done.returncode != 0 or failed:
+        output = "\n".join([*_errors(done.stdout), done.stderr])
+        raise TransformFailed(failed, output)
+    return BuildResult(tuple(_short_name(unique_id, events) for unique_id, _, _ in results))
+
+
+def dbt_command() -> list[str]:
+    """This environment's `dbt`, whether or not the environment is activated."""
+    beside = Path(sys.executable).parent / "dbt"
+    if beside.exists():
+        return [str(beside)]
+    return [sys.executable, "-m", "dbt.cli.main"]  # dbt's own module entry point
+
+
+def _events(stdout: str) -> dict[str, tuple[str, str]]:
+    """(resource type, name) of every node dbt logged, by unique id (its JSON log lines)."""
+    nodes = {}
+    for line in stdout.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        info = (event.get("data") or {}).get("node_info") if isinstance(event, dict) else None
+        if info and info.get("unique_id"):
+            nodes[info["unique_id"]] = (str(info["resource_type"]), str(info["node_name"]))
+    return nodes
+
+
+def _errors(stdout: str) -> list[str]:
+    """Return the error messages of dbt's JSON log lines (plain lines as they are)."""
+    messages = []
+    for line in stdout.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            messages.append(line)
+            continue
+        info = event.get("info", {}) if isinstance(event, dict) else {}
+        if info.get("level") == "error":
+            messages.append(str(info.get("msg", "")))
+    return messages
+
+
+def _results(path: Path) -> list[tuple[str, str, Any]]:
+    """(unique id, status, message) of every node run, in order, from dbt's run_results.json."""
     try:
-        with contextlib.redirect_stdout(output):
-            # dlt 1.31's runner has no public `build`; its command runner is the one way to get
-            # models, data tests and unit tests in one dbt invocation, in dependency order.
-            results = runner._run_dbt_command("build", args, runner._get_package_vars())
-    except DBTProcessingError as error:
-        raise TransformFailed(_failed_nodes(error), output.getvalue()) from error
-    return BuildResult(tuple(str(result.model_name) for result in results or []))
+        results = json.loads(path.read_text(encoding="utf-8"))["results"]
+    except (OSError, ValueError, KeyError):
+        return []
+    return [(str(r["unique_id"]), str(r["status"]), r.get("message")) for r in results]
 
 
-def _this_environment() -> Venv:
-    """The virtual environment this process runs in, activated or not."""
-    if sys.prefix != sys.base_prefix:
-        return Venv.restore(sys.prefix)
-    return Venv.restore_current()
+def _node_name(unique_id: str, events: dict[str, tuple[str, str]]) -> str:
+    resource_type, name = events.get(unique_id, (unique_id.split(".")[0], unique_id))
+    return f"{resource_type} {name}"
 
 
-def _failed_nodes(error: DBTProcessingError) -> list[tuple[str, str, str]]:
-    results = getattr(getattr(error, "dbt_results", None), "results", None)
-    failed = []
-    if results:
-        for result in results:
-            if str(result.status) in FAILED_STATUSES:
-                name = f"{result.node.resource_type} {result.node.name}"
-                failed.append((name, str(result.status), _first_line(result.message)))
-        return failed
-    for result in getattr(error, "run_results", None) or []:
-        if str(result.status) in FAILED_STATUSES:
-            failed.append((str(result.model_name), str(result.status), _first_line(result.message)))
-    return failed
+def _short_name(unique_id: str, events: dict[str, tuple[str, str]]) -> str:
+    return events.get(unique_id, ("", unique_id))[1]
 
 
 def _first_line(message: Any) -> str:
@@ -138,8 +222,11 @@ def _last_error(output: str) -> str:
 
 
 def missing_dbt(destination_type: str) -> str | None:
-    """Return why dbt cannot run on this destination here (a package missing), or None."""
-    for module in ("dbt.cli.main", f"dbt.adapters.{destination_type}"):
+    """Return why dbt cannot run on this destination here (a package missing), or None.
+
+    Looks the modules up without importing them (importing dbt takes a second or more).
+    """
+    for module in ("dbt.cli", f"dbt.adapters.{destination_type}"):
         try:
             found = importlib.util.find_spec(module) is not None
         except ModuleNotFoundError:

@@ -222,3 +222,53 @@ def test_the_views_work_in_a_renamed_copy_of_the_file(loaded: Path, tmp_path: Pa
         con.execute("use other")
         (count,) = con.execute("select count(*) from livechat_reports.kpi_daily").fetchone()
     assert count == (LAST - FIRST).days + 1
+
+
+def _source_tests() -> int:
+    """How many tests the sources file declares: one grain test per loaded table."""
+    import yaml
+
+    path = PROJECT_DIR / "models" / "staging" / "_livechat__sources.yml"
+    (source,) = yaml.safe_load(path.read_text(encoding="utf-8"))["sources"]
+    return sum(len(table.get("data_tests", [])) for table in source["tables"])
+
+
+def test_a_load_tests_the_loaded_tables_grain_and_transform_runs_every_test(
+    make_emulator: Any, tmp_path: Path
+) -> None:
+    from transforms import TransformFailed, apply_transforms
+
+    loader = Loader(make_emulator(now=at(TODAY)), tmp_path / "livechat.duckdb")
+    reports = ["chats_total_chats", "chats_ratings"]
+    first = loader.run(
+        TODAY,
+        start_date=LAST - dt.timedelta(days=13),
+        end_date=LAST,
+        backfill=True,
+        reports=reports,
+        transform=True,
+    )
+    assert first.views is not None and "kpi_daily" in first.views.built
+    # a load builds every model and runs the grain test of each loaded table, nothing more
+    assert first.views.tests == _source_tests()
+    every = apply_transforms(loader.pipeline)  # `livechat-reports transform`
+    assert every.built == first.views.built and every.tests > first.views.tests + 40
+
+    # a duplicated row of a day the next load does not reload fails the load that rebuilds
+    # the views, naming the loaded table's grain test
+    early = LAST - dt.timedelta(days=12)
+    with loader.pipeline.sql_client() as client:
+        table = client.make_qualified_table_name("chats_ratings")
+        client.execute_sql(
+            f"insert into {table} select * from {table} where report_date = %s", early
+        )
+        client.execute_sql(f"drop view {client.make_qualified_table_name('kpi_monthly')}")
+    with pytest.raises(TransformFailed, match="test source_grain_livechat_chats_ratings"):
+        loader.run(
+            TODAY,
+            start_date=LAST - dt.timedelta(days=2),
+            end_date=LAST,
+            backfill=True,
+            reports=reports,
+            transform=True,
+        )

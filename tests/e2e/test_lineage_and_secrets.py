@@ -106,3 +106,44 @@ def test_tokens_never_leave_the_process(
     assert len(list(tmp_path.rglob("*"))) > 5  # the search had files to look at
     if outcome != "success":
         assert "chats/" in err and ("HTTP 500" in err or "HTTP 401" in err)
+
+
+DB_PASSWORD = "pg-s3cret-7f3a9c51"
+
+
+def test_the_database_password_reaches_dbt_only_through_its_environment(
+    make_emulator: Any,
+    postgres_url: str | None,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    """dbt gets the password in its own process's environment: never printed, logged or written."""
+    import os
+
+    from tests.e2e.conftest import POSTGRES_SKIP
+    from tests.postgres import create_database
+
+    if postgres_url is None:
+        pytest.skip(f"PostgreSQL unavailable: {POSTGRES_SKIP[0] if POSTGRES_SKIP else 'unknown'}")
+    user, rest = create_database(postgres_url, "livechat_secret").split("@", 1)
+    # the test server trusts loopback, so any password connects; it must still never leak
+    url = f"{user.rsplit(':', 1)[0]}:{DB_PASSWORD}@{rest}"
+    caplog.set_level(logging.DEBUG)
+    loader = Loader(make_emulator(now=at(TODAY)), tmp_path / "unused.duckdb", postgres=url)
+    summary = loader.run(
+        TODAY,
+        start_date=dt.date(2026, 11, 1),
+        end_date=dt.date(2026, 11, 7),
+        backfill=True,
+        reports=["chats_total_chats"],
+        transform=True,
+    )
+    assert summary.views is not None and "kpi_daily" in summary.views.built
+    out, err = capsys.readouterr()
+    assert DB_PASSWORD not in out + err + caplog.text
+    assert not any(DB_PASSWORD in value for value in os.environ.values())
+    dbt_files = [p for p in (tmp_path / "dlt").rglob("*") if p.is_file() and "dbt" in p.parts]
+    assert dbt_files, "dbt's target and logs are in the pipeline's working directory"
+    for path in dbt_files:
+        assert DB_PASSWORD.encode() not in path.read_bytes(), path
