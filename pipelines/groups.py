@@ -6,7 +6,7 @@ import logging
 
 from dlt.pipeline.pipeline import Pipeline
 
-from sources.livechat.extract import GROUPS_REPORT
+from sources.livechat.directory import GROUPS_REPORT
 from sources.livechat.settings import Settings
 
 logger = logging.getLogger("livechat_reports")

@@ -25,7 +25,7 @@ from pipelines.destination import check_destination, held_open
 from sources.livechat import livechat_reports, settings_of
 from sources.livechat.cursors import STATE_KEY
 from sources.livechat.exceptions import LiveChatError
-from sources.livechat.extract import LINEAGE_TABLE
+from sources.livechat.lineage import LINEAGE_TABLE
 from sources.livechat.meaning import STATE_KEY as MEANING_KEY
 from sources.livechat.meaning import DatasetMeaningChanged, RefreshLeavesTables, changes
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines.livechat_reports import build_pipeline, run_load  # noqa: E402
 from sources.livechat.credentials import PersonalAccessTokenCredentials  # noqa: E402
-from sources.livechat.extract import plan_requests  # noqa: E402
+from sources.livechat.plan import plan_requests  # noqa: E402
 from sources.livechat.settings import resolve_settings  # noqa: E402
 from sources.livechat.windows import Window  # noqa: E402
 from sources.livechat_emulator import Emulator, ReportsAPI, Switches  # noqa: E402

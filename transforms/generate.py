@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sources.livechat.extract import LINEAGE_TABLE
+from sources.livechat.lineage import LINEAGE_TABLE
 from sources.livechat.reports import ReportSpec, TableSpec, every_report, primary_key
 from transforms.tables import LOADS_COLUMNS, report_tables
 

@@ -7,7 +7,7 @@ exactly the columns a load would give it.
 
 from __future__ import annotations
 
-from sources.livechat.extract import LINEAGE_COLUMNS, LINEAGE_TABLE
+from sources.livechat.lineage import LINEAGE_COLUMNS, LINEAGE_TABLE
 from sources.livechat.reports import every_report, table_columns
 
 # dlt's own columns on every row, and its table of completed loads (written last by each load).

@@ -53,7 +53,7 @@ from pipelines.livechat_reports import (
 from sources.livechat import livechat_reports
 from sources.livechat.credentials import PersonalAccessTokenCredentials
 from sources.livechat.exceptions import LiveChatAPIError
-from sources.livechat.extract import LINEAGE_TABLE
+from sources.livechat.lineage import LINEAGE_TABLE
 from sources.livechat.reports import REPORTS
 from transforms.tables import LOADS_TABLE
 

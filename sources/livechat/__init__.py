@@ -12,8 +12,9 @@ from dlt.extract.source import DltSource
 
 from .client import LiveChatClient, check_rehearsal, rehearsed_clock, utc_now
 from .credentials import LiveChatCredentials, OAuthCredentials, PersonalAccessTokenCredentials
+from .directory import GroupDirectory
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
-from .extract import GroupDirectory, report_rows
+from .extract import report_rows
 from .progress import NO_PROGRESS, Progress
 from .reports import REPORTS, REPORTS_BY_NAME, ReportSpec
 from .settings import Settings, check_timezone, resolve_http, resolve_settings

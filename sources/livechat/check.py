@@ -21,9 +21,10 @@ from dlt.common.configuration import with_config
 from . import DEFAULT_BASE_URL
 from .client import HINTS, RETRY_STATUSES, LiveChatClient, check_rehearsal
 from .credentials import LiveChatCredentials
+from .directory import GROUPS_REPORT
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
-from .extract import GROUPS_REPORT, plan_requests, request_body
-from .flatten import Context
+from .fetch import fetch
+from .plan import Request, plan_requests
 from .reports import REPORTS_BY_NAME
 from .settings import Settings, check_timezone, resolve_http, resolve_settings
 from .windows import Window, today_in
@@ -193,16 +194,8 @@ def check_connection(
     url = client.root + CHECK_REPORT.path
     started = time.monotonic()
     try:
-        fetched = client.post(
-            CHECK_REPORT.path, request_body(CHECK_REPORT, settings, window), str(window)
-        )
-        body = fetched.body
-        ctx = Context(CHECK_REPORT.path, CHECK_REPORT.name, settings.account_id, window, timezone)
-        if body.get("name") != CHECK_REPORT.response_name:
-            raise ctx.fail(
-                f"`name` is `{body.get('name')}`, expected `{CHECK_REPORT.response_name}`"
-            )
-        rows = CHECK_REPORT.flatten(body, ctx)[CHECK_REPORT.name]
+        tables, _ = fetch(CHECK_REPORT, settings, client, Request(window))
+        rows = tables[CHECK_REPORT.name]
         groups_days: Window | None = None
         unseen: tuple[int, ...] = ()
         if load.grouped and load.breakdown_groups is not None:
@@ -241,17 +234,8 @@ def _unseen_groups(
     A listed id that is no group of the account (a typo, another license's group) is asked
     for every day of every load and stores nothing; the check says so before the first load.
     """
-    fetched = client.post(
-        GROUPS_REPORT.path, request_body(GROUPS_REPORT, settings, days), str(days)
-    )
-    ctx = Context(
-        GROUPS_REPORT.path, GROUPS_REPORT.name, settings.account_id, days, settings.timezone
-    )
-    if fetched.body.get("name") != GROUPS_REPORT.response_name:
-        raise ctx.fail(
-            f"`name` is `{fetched.body.get('name')}`, expected `{GROUPS_REPORT.response_name}`"
-        )
-    rows = GROUPS_REPORT.flatten(fetched.body, ctx)[GROUPS_REPORT.name]
+    tables, _ = fetch(GROUPS_REPORT, settings, client, Request(days))
+    rows = tables[GROUPS_REPORT.name]
     seen = {str(row["group_id"]) for row in rows if row.get("chats")}
     return tuple(group for group in listed if str(group) not in seen)
 

@@ -14,7 +14,7 @@ import requests
 
 from pipelines.cli import main
 from pipelines.livechat_reports import build_pipeline
-from sources.livechat.extract import LINEAGE_TABLE
+from sources.livechat.lineage import LINEAGE_TABLE
 from sources.livechat_emulator import Emulator, ReportsAPI, Switches
 from sources.livechat_emulator.accounts import Accounts
 from tests.e2e.conftest import at

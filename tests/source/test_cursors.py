@@ -14,7 +14,7 @@ from sources.livechat.cursors import (
     record_loaded,
     resumes_from,
 )
-from sources.livechat.extract import write_disposition
+from sources.livechat.merge import write_disposition
 from sources.livechat.reports import REPORTS_BY_NAME
 from sources.livechat.settings import Settings, resolve_settings
 from sources.livechat.windows import Window

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from sources.livechat.exceptions import ConfigurationError
-from sources.livechat.extract import plan_requests, request_body
 from sources.livechat.filters import validate_filters
+from sources.livechat.plan import plan_requests, request_body
 from sources.livechat.reports import REPORTS_BY_NAME
 from sources.livechat.settings import resolve_http, resolve_settings
 from sources.livechat.windows import Window, periods_touching, plan_range, split
