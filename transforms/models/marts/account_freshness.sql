@@ -63,7 +63,7 @@ final as (
         coalesce(last_loads.last_loaded_at, last_requests.last_requested_at) as last_loaded_at,
         case
             when latest_configuration.configured_accounts is null then true
-            {#- a JSON list of ids: the id in quotes is an element -#}
+            -- a JSON list of ids: the id in quotes is one of its elements
             else {{ dbt.position(
                 dbt.concat(["'\"'", 'accounts.account_id', "'\"'"]),
                 'latest_configuration.configured_accounts'

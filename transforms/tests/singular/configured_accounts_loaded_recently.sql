@@ -5,7 +5,7 @@
   scheduler that runs the package's tests fails on it. `severity: warn` (in the project that
   installs the package) makes it a warning that still names them.
 #}
-{%- set hours = var('livechat_stale_after_hours', 26) | int -%}
+{%- set hours = var('livechat_stale_after_hours', env_var('LIVECHAT_STALE_AFTER_HOURS', 26)) | int -%}
 
 {%- set stale -%}
 select account_id, last_loaded_at, last_complete_day
