@@ -119,6 +119,7 @@ def test_model_names_are_the_views_users_query() -> None:
         "kpi_daily_by_group",
         "kpi_weekly_by_group",
         "kpi_monthly_by_group",
+        "account_freshness",
     } <= model_names()
 
 
