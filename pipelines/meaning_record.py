@@ -59,7 +59,11 @@ def recorded_meaning(
                 return row
             if own:
                 return own
-            return _from_states(client, pipeline.pipeline_name, account_id)
+            names = _pipeline_names(client, pipeline.pipeline_name)
+        if not names:
+            return None
+        with pipeline.destination_client() as job_client:
+            return _from_states(job_client, names, account_id)
     except DestinationUndefinedEntity:  # no dataset yet
         return own or None
 
@@ -95,11 +99,8 @@ def _latest_row(client: Any, account_id: str) -> dict[str, Any] | None:
     }
 
 
-def _from_states(client: Any, pipeline_name: str, account_id: str) -> Mapping[str, Any] | None:
-    """Return the meaning a finished load's pipeline state recorded for the account.
-
-    This pipeline's state first, then the other pipelines' from the newest.
-    """
+def _pipeline_names(client: Any, pipeline_name: str) -> list[str]:
+    """Return the pipelines with a state of a finished load: this one first, then the newest."""
     states = client.make_qualified_table_name(STATE_TABLE)
     loads = client.make_qualified_table_name(LOADS_TABLE)
     try:
@@ -109,13 +110,18 @@ def _from_states(client: Any, pipeline_name: str, account_id: str) -> Mapping[st
             " group by s.pipeline_name"
         )
     except DestinationUndefinedEntity:
-        return None
+        return []
     names = [name for name, _ in sorted(rows, key=lambda r: r[1], reverse=True)]
     if pipeline_name in names:
         names.remove(pipeline_name)
         names.insert(0, pipeline_name)
+    return names
+
+
+def _from_states(job_client: Any, names: list[str], account_id: str) -> Mapping[str, Any] | None:
+    """Return the first meaning the states of pipelines `names` recorded for the account."""
     for name in names:
-        state = load_pipeline_state_from_destination(name, client)
+        state = load_pipeline_state_from_destination(name, job_client)
         meaning = (state or {}).get("sources", {}).get(SOURCE_NAME, {}).get(STATE_KEY)
         if meaning and meaning.get("account_id") == account_id:
             logger.debug("meaning of account %s from the state of pipeline %s", account_id, name)

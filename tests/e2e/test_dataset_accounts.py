@@ -214,6 +214,11 @@ def test_a_dataset_loaded_before_the_record_existed_keeps_its_meaning(
     }
 
     refused(command, capsys, "--timezone", "Europe/Warsaw", old="UTC", new="Europe/Warsaw")
+    # another pipeline name finds the meaning in the state of the pipeline that loaded it
+    refused(
+        command, capsys, "--pipeline-name", "other", "--timezone", "Europe/Warsaw",
+        old="UTC", new="Europe/Warsaw",
+    )  # fmt: skip
     command.at(FIRST_RUN + DAY)
     assert command.load("--no-transform") == 0  # unchanged: accepted, and it writes the row
     assert command.query(
