@@ -158,7 +158,7 @@ def livechat_reports(
         write_disposition="append",
         columns=ACCOUNTS_COLUMNS,
         max_table_nesting=0,
-    )(settings, configured_accounts or (), clock)
+    )(settings, configured_accounts or (), clock, progress)
 
 
 def settings_of(source: DltSource) -> Settings:
@@ -171,9 +171,13 @@ def settings_of(source: DltSource) -> Settings:
 
 
 def account_load(
-    settings: Settings, configured_accounts: Sequence[str], clock: Callable[[], dt.datetime]
+    settings: Settings,
+    configured_accounts: Sequence[str],
+    clock: Callable[[], dt.datetime],
+    progress: Progress = NO_PROGRESS,
 ) -> Iterator[dict[str, Any]]:
     """Yield this load's `account_loads` row; it is committed with the load's other rows."""
+    progress.rows(ACCOUNTS_TABLE, 1)
     yield account_load_row(settings.meaning, configured_accounts, clock())
 
 
