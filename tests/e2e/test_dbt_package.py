@@ -23,12 +23,17 @@ FIRST, LAST = dt.date(2026, 10, 1), dt.date(2026, 11, 17)
 BIN = Path(sys.executable).parent
 
 
-def dbt(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run the dbt command of this environment, as a user would."""
+def dbt(
+    *args: str, cwd: Path, env: dict[str, str], unset: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run the dbt command of this environment, as a user would (without the `unset` variables)."""
+    environment = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env}
+    for name in unset:
+        environment.pop(name, None)
     return subprocess.run(
         [str(BIN / "dbt"), *args],
         cwd=cwd,
-        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
+        env=environment,
         capture_output=True,
         text=True,
         timeout=300,
@@ -84,6 +89,60 @@ def test_the_package_runs_by_hand_with_the_profile_it_ships(loaded: Path, tmp_pa
     assert not (PROJECT_DIR / "target").exists() and not (PROJECT_DIR / "logs").exists()
 
 
+def views(db: Path) -> dict[str, str]:
+    """The SQL of every view of the dataset, by name."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "select view_name, sql from duckdb_views() where schema_name = 'livechat_reports'"
+        ).fetchall()
+    return dict(rows)
+
+
+def test_a_mistyped_schema_fails_the_build_and_leaves_the_views_alone(
+    loaded: Path, tmp_path: Path
+) -> None:
+    built, sql = marts(loaded, "livechat_reports"), views(loaded)
+    env = {"LIVECHAT_DUCKDB_PATH": str(loaded)}
+    target = ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
+    mistyped = ["--vars", "{livechat_schema: livechat_reportz}"]
+    done = dbt(
+        "build", "--profiles-dir", ".", "--project-dir", ".", *target, *mistyped,
+        cwd=PROJECT_DIR, env=env,
+    )  # fmt: skip
+    assert done.returncode != 0, done.stdout[-3000:]
+    out = " ".join(done.stdout.split())
+    assert "No loaded LiveChat table" in out, out[-3000:]
+    assert f"in schema `livechat_reportz` of DuckDB file `{loaded}`" in out, out[-3000:]
+    assert "set `livechat_schema`" in out and "LIVECHAT_DUCKDB_PATH" in out, out[-3000:]
+    assert "PASS=" not in out  # nothing was built
+    # the views built from the loaded tables are untouched and still read their rows
+    assert views(loaded) == sql
+    assert marts(loaded, "livechat_reports") == built and built["kpi_monthly"]
+
+
+def test_dbt_never_creates_a_duckdb_file(loaded: Path, tmp_path: Path) -> None:
+    target = ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
+    build = ("build", "--profiles-dir", ".", "--project-dir", ".", *target)
+    stray = PROJECT_DIR / "livechat.duckdb"
+    assert not stray.exists()
+    try:
+        # from transforms/ without LIVECHAT_DUCKDB_PATH: the default, ./livechat.duckdb, is missing
+        done = dbt(*build, cwd=PROJECT_DIR, env={}, unset=("LIVECHAT_DUCKDB_PATH",))
+        assert not stray.exists()
+    finally:
+        stray.unlink(missing_ok=True)
+    assert done.returncode != 0, done.stdout[-3000:]
+    out = " ".join(done.stdout.split())
+    assert f"DuckDB file `{stray}` does not exist; dbt does not create it." in out, out[-3000:]
+    assert "Set LIVECHAT_DUCKDB_PATH to the file `livechat-reports load` wrote" in out
+
+    # a mistyped path
+    missing = tmp_path / "livechat-typo.duckdb"
+    done = dbt(*build, cwd=PROJECT_DIR, env={"LIVECHAT_DUCKDB_PATH": str(missing)})
+    assert done.returncode != 0 and f"DuckDB file `{missing}` does not exist" in done.stdout
+    assert not missing.exists()
+
+
 def test_another_dbt_project_installs_the_package_and_builds_it(
     loaded: Path, tmp_path: Path
 ) -> None:
@@ -97,6 +156,15 @@ def test_another_dbt_project_installs_the_package_and_builds_it(
     built = dbt("build", "--profiles-dir", ".", cwd=project, env=env)
     assert built.returncode == 0, built.stdout[-3000:]
     # the package's views in the user's schema, over the pipeline's tables: the same numbers
+    assert marts(loaded, "analytics") == marts(loaded, "livechat_reports")
+
+    # a mistyped schema fails the build before the user's views are replaced by empty ones
+    mistyped = dbt(
+        "build", "--profiles-dir", ".", "--vars", "{livechat_schema: livechat_reportz}",
+        cwd=project, env=env,
+    )  # fmt: skip
+    assert mistyped.returncode != 0, mistyped.stdout[-3000:]
+    assert "No loaded LiveChat table" in mistyped.stdout and "livechat_reportz" in mistyped.stdout
     assert marts(loaded, "analytics") == marts(loaded, "livechat_reports")
 
 

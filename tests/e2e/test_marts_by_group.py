@@ -55,6 +55,24 @@ KEY_TYPES = {
     "report_hour": "timestamp with time zone",
 }
 DLT_COLUMNS = {"_dlt_load_id": "text", "_dlt_id": "text"}
+REQUEST_COLUMNS = {
+    "account_id": "text",
+    "report": "text",
+    "table_name": "text",
+    "window_from": "date",
+    "window_to": "date",
+    "period": "text",
+    "timezone": "text",
+    "distribution": "text",
+    "filters": "text",
+    "group_id": "text",
+    "page": "bigint",
+    "http_status": "bigint",
+    "attempts": "bigint",
+    "duration_seconds": "double precision",
+    "response_total": "double precision",
+    "requested_at": "timestamp with time zone",
+}
 
 Row = dict[str, Any]
 
@@ -171,6 +189,19 @@ def write_account_tables(client: Any, account: dict[str, list[Row]]) -> None:
     for table, values in TABLES.items():
         columns = {c: KEY_TYPES[c] for c in SERIES} | values
         create_table(client, table, columns, account[table])
+    # every day asked for once it had ended, by the completed load: whole periods are complete
+    requests = [
+        {
+            "account_id": account_id,
+            "window_from": day,
+            "window_to": day,
+            "timezone": "UTC",
+            "requested_at": "2026-03-04 05:00:00+00:00",
+        }
+        for account_id in GROUPS
+        for day in days()
+    ]
+    create_table(client, "report_requests", REQUEST_COLUMNS, requests)
 
 
 def write_group_tables(client: Any, by_group: dict[str, list[Row]]) -> None:

@@ -59,51 +59,6 @@
 {%- endmacro %}
 
 {#-
-  The loaded tables whose rows a load writes, and whether they are keyed by day: what
-  stg_livechat__unfinished_loads looks through for rows of loads that did not finish.
--#}
-{% macro livechat_tables() -%}
-    {{ return({
-        'agents_availability': true,
-        'agents_availability_by_group': true,
-        'agents_performance': true,
-        'agents_performance_by_group': true,
-        'chats_duration': true,
-        'chats_duration_by_group': true,
-        'chats_engagement': true,
-        'chats_engagement_by_group': true,
-        'chats_first_response_time': true,
-        'chats_first_response_time_by_group': true,
-        'chats_form_answers': true,
-        'chats_form_answers_by_group': true,
-        'chats_forms': true,
-        'chats_forms_by_group': true,
-        'chats_greetings_conversion': true,
-        'chats_greetings_conversion_by_group': true,
-        'chats_groups': true,
-        'chats_missed_chats': true,
-        'chats_missed_chats_by_group': true,
-        'chats_queued_visitors': true,
-        'chats_queued_visitors_left': true,
-        'chats_ranking': true,
-        'chats_ranking_by_group': true,
-        'chats_ratings': true,
-        'chats_ratings_by_group': true,
-        'chats_response_time': true,
-        'chats_response_time_by_group': true,
-        'chats_tags': true,
-        'chats_tags_by_group': true,
-        'chats_total_chats': true,
-        'chats_total_chats_by_group': true,
-        'customers_unique_visitors': true,
-        'customers_unique_visitors_by_period': false,
-        'report_requests': false,
-        'tags_chat_usage': true,
-        'tags_chat_usage_by_group': true,
-    }) }}
-{%- endmacro %}
-
-{#-
   True for a row of `alias` whose account and day no unfinished load wrote: the staging views'
   filter, so no mart serves a day that a failed load step has only partly replaced.
 -#}
@@ -113,4 +68,36 @@
         where unfinished.account_id = {{ alias }}.account_id
             and unfinished.report_date = {{ alias }}.report_date
     )
+{%- endmacro %}
+
+{#-
+  The `on-run-start` check (dbt_project.yml): the schema the sources point at must hold at least
+  one table a livechat-reports load writes. Otherwise (a mistyped `livechat_schema`, a database
+  the pipeline never loaded) the build stops here, before any view is replaced: every view would
+  build green and empty over stand-ins (livechat_source). Tables merely not loaded yet are fine.
+-#}
+{% macro require_loaded_tables() -%}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set node = graph.sources.values() | selectattr('source_name', 'equalto', 'livechat') | first -%}
+    {%- set wanted = ['_dlt_loads'] + (livechat.livechat_tables().keys() | list) -%}
+    {%- for table_name in wanted -%}
+        {%- if adapter.get_relation(database=node.database, schema=node.schema, identifier=table_name) is not none -%}
+            {{ return('') }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if target.type == 'duckdb' -%}
+        {%- set where = 'DuckDB file `' ~ target.path ~ '`' -%}
+        {%- set fix = 'set `livechat_schema` to the dataset the pipeline loaded (`--vars \'{livechat_schema: livechat_reports}\'`),'
+            ~ ' or LIVECHAT_DUCKDB_PATH to the file `livechat-reports load` wrote (its summary prints the path)' -%}
+    {%- else -%}
+        {%- set where = target.type ~ ' database `' ~ node.database ~ '`' ~ (' on ' ~ target.host if target.host is defined else '') -%}
+        {%- set fix = 'set `livechat_schema` to the dataset the pipeline loaded (`--vars \'{livechat_schema: livechat_reports}\'`),'
+            ~ ' or point the profile at the database it loaded' -%}
+    {%- endif -%}
+    {{ exceptions.raise_compiler_error(
+        'No loaded LiveChat table (neither _dlt_loads nor a report table) in schema `' ~ node.schema
+        ~ '` of ' ~ where ~ ', so no view was built or replaced: ' ~ fix ~ '.'
+    ) }}
 {%- endmacro %}

@@ -3,7 +3,8 @@
   agent_scorecard_<grain>: grain = one row per account_id, <period column> and agent_id.
   ranking_score is LiveChat's Wilson score (Z = 2.69) of the period's good and bad ratings,
   recomputed from the counts, never summed or averaged; null without rated chats.
-  avg_first_response_time_seconds is weighted by the chats that had a first response.
+  avg_first_response_time_seconds is weighted by the chats that had a first response. Times are
+  summed exactly (macros/exact.sql) and become doubles once, so equal rows give equal bits.
   is_partial_period: true until every day of the period is complete (int_period_completeness).
 #}
 {% macro agent_scorecard_rollup(grain) -%}
@@ -61,12 +62,13 @@ final as (
         chats_rated_bad,
         (p + 2 * zz - 2.69 * sqrt((zz / ranked_chats + p * (1 - p)) / ranked_chats))
             / (1 + 4 * zz) as ranking_score,
-        first_response_time_seconds_sum
+        {{ livechat.as_double('first_response_time_seconds_sum') }}
             / nullif(chats_with_first_response, 0) as avg_first_response_time_seconds,
-        chatting_time_seconds,
-        logged_in_time_seconds,
-        accepting_chats_time_seconds,
-        not_accepting_chats_time_seconds
+        {{ livechat.as_double('chatting_time_seconds') }} as chatting_time_seconds,
+        {{ livechat.as_double('logged_in_time_seconds') }} as logged_in_time_seconds,
+        {{ livechat.as_double('accepting_chats_time_seconds') }} as accepting_chats_time_seconds,
+        {{ livechat.as_double('not_accepting_chats_time_seconds') }}
+            as not_accepting_chats_time_seconds
     from wilson
     left join completeness
         on completeness.account_id = wilson.account_id

@@ -2,7 +2,8 @@
   kpi_daily_parts(keys): the additive parts of every KPI per day, for one breakdown: `keys` is
   ['account_id'] (int_kpi_daily) or ['account_id', 'group_id'] (int_kpi_daily_by_group, read
   from the `_by_group` staging models). Sums and counts only, averages carried as
-  (sum of value x count, count), so that any longer period rolls up exactly.
+  (sum of value x count, count), so that any longer period rolls up exactly; the sums of
+  seconds and hours are exact decimals (macros/exact.sql), so no sum depends on row order.
   A report without a row for the day (not loaded, or not for that day) leaves its columns null;
   a report that has the day counts a metric the API omitted as zero.
   Unique visitors and page views are per account only: the API has no per-group number. So are
@@ -44,7 +45,7 @@ ratings as (
 
 durations as (
     select {{ by }}, report_date,
-        sum(avg_chat_duration_seconds * chats) as chat_duration_seconds_sum,
+        sum({{ livechat.exact('avg_chat_duration_seconds') }} * chats) as chat_duration_seconds_sum,
         cast(coalesce(sum(case when avg_chat_duration_seconds is not null then chats end), 0)
             as bigint) as chat_duration_chats
     from {{ ref('stg_livechat__chats_duration' ~ suffix) }}
@@ -53,7 +54,8 @@ durations as (
 
 response_times as (
     select {{ by }}, report_date,
-        sum(avg_response_time_seconds * chats_with_response) as response_time_seconds_sum,
+        sum({{ livechat.exact('avg_response_time_seconds') }} * chats_with_response)
+            as response_time_seconds_sum,
         cast(coalesce(sum(case when avg_response_time_seconds is not null then chats_with_response end), 0)
             as bigint) as response_time_chats
     from {{ ref('stg_livechat__chats_response_time' ~ suffix) }}
@@ -62,7 +64,7 @@ response_times as (
 
 first_response_times as (
     select {{ by }}, report_date,
-        sum(avg_first_response_time_seconds * chats_with_first_response)
+        sum({{ livechat.exact('avg_first_response_time_seconds') }} * chats_with_first_response)
             as first_response_time_seconds_sum,
         cast(coalesce(sum(case when avg_first_response_time_seconds is not null then chats_with_first_response end), 0)
             as bigint) as first_response_time_chats
@@ -100,7 +102,7 @@ queues as (
 
 availability as (
     select {{ by }}, report_date,
-        sum(available_hours) as available_hours
+        sum({{ livechat.exact('available_hours') }}) as available_hours
     from {{ ref('stg_livechat__agents_availability' ~ suffix) }}
     group by {{ by }}, report_date
 ),

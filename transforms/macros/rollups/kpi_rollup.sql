@@ -3,7 +3,8 @@
   (`keys`: ['account_id'] for kpi_<grain>, ['account_id', 'group_id'] for kpi_<grain>_by_group).
   kpi_<grain>[_by_group]: grain = one row per <keys> and <period column> (ISO weeks start on
   Monday), from int_kpi_daily[_by_group].
-  Sums are summed; averages are re-weighted by their counts (never an average of averages);
+  Sums are summed; averages are re-weighted by their counts (never an average of averages),
+  from exact sums (macros/exact.sql) divided once, so equal rows give equal bits;
   missed_chat_rate is the missed chats over all chats of the days that have both numbers; rates
   are null when there is nothing to divide by. Per account, unique visitors come from the API's
   answer for the whole <period>, never a sum of days; per group there are none (the API has no
@@ -93,11 +94,11 @@ final as (
         periods.chats_rated_bad,
         cast(periods.chats_rated_good as double precision)
             / nullif(periods.chats_rated_good + periods.chats_rated_bad, 0) as satisfaction_rate,
-        periods.chat_duration_seconds_sum
+        {{ livechat.as_double('periods.chat_duration_seconds_sum') }}
             / nullif(periods.chat_duration_chats, 0) as avg_chat_duration_seconds,
-        periods.response_time_seconds_sum
+        {{ livechat.as_double('periods.response_time_seconds_sum') }}
             / nullif(periods.response_time_chats, 0) as avg_response_time_seconds,
-        periods.first_response_time_seconds_sum
+        {{ livechat.as_double('periods.first_response_time_seconds_sum') }}
             / nullif(periods.first_response_time_chats, 0) as avg_first_response_time_seconds,
         periods.chats_started_by_agent,
         periods.chats_started_by_customer,
@@ -109,7 +110,7 @@ final as (
         visitors.unique_visitors,
         visitors.page_views,
         {%- endif %}
-        periods.available_hours
+        {{ livechat.as_double('periods.available_hours') }} as available_hours
         {%- if per_account %},
         periods.queued_visitors,
         periods.left_queue_visitors,

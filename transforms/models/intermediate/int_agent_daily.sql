@@ -1,5 +1,6 @@
 -- grain: one row per account_id, report_date and agent_id that has performance or ranking data.
--- Additive parts only: ranking scores are recomputed from good and bad at every grain.
+-- Additive parts only: ranking scores are recomputed from good and bad at every grain; seconds
+-- are exact decimals (macros/exact.sql), so sums over days do not depend on row order.
 with
 
 performance as (
@@ -26,13 +27,16 @@ final as (
         coalesce(performance.chats_rated_bad, 0) as chats_rated_bad,
         coalesce(ranking.chats_rated_good, 0) as ranked_good,
         coalesce(ranking.chats_rated_bad, 0) as ranked_bad,
-        performance.avg_first_response_time_seconds * performance.chats_with_first_response
-            as first_response_time_seconds_sum,
+        {{ livechat.exact('performance.avg_first_response_time_seconds') }}
+            * performance.chats_with_first_response as first_response_time_seconds_sum,
         coalesce(performance.chats_with_first_response, 0) as chats_with_first_response,
-        coalesce(performance.chatting_time_seconds, 0) as chatting_time_seconds,
-        coalesce(performance.logged_in_time_seconds, 0) as logged_in_time_seconds,
-        coalesce(performance.accepting_chats_time_seconds, 0) as accepting_chats_time_seconds,
-        coalesce(performance.not_accepting_chats_time_seconds, 0)
+        coalesce({{ livechat.exact('performance.chatting_time_seconds') }}, 0)
+            as chatting_time_seconds,
+        coalesce({{ livechat.exact('performance.logged_in_time_seconds') }}, 0)
+            as logged_in_time_seconds,
+        coalesce({{ livechat.exact('performance.accepting_chats_time_seconds') }}, 0)
+            as accepting_chats_time_seconds,
+        coalesce({{ livechat.exact('performance.not_accepting_chats_time_seconds') }}, 0)
             as not_accepting_chats_time_seconds
     from agent_days
     left join performance
