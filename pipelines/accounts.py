@@ -31,9 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
-from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
-from dlt.pipeline.state_sync import load_pipeline_state_from_destination
 
 from sources.livechat import livechat_reports, settings_of
 from sources.livechat.credentials import (
@@ -42,11 +40,11 @@ from sources.livechat.credentials import (
     PersonalAccessTokenCredentials,
 )
 from sources.livechat.exceptions import ConfigurationError
-from sources.livechat.meaning import STATE_KEY as MEANING_KEY
 from sources.livechat.meaning import DatasetMeaningChanged, changes
 
 from .livechat_reports import LoadSummary, build_pipeline, run_load
 from .logs import account_logs
+from .meaning_record import recorded_meaning
 from .progress import Tally
 
 logger = logging.getLogger("livechat_reports")
@@ -155,6 +153,66 @@ def configured_names() -> list[str]:
             if separator and rest and name:
                 names.add(name.lower())
     return sorted(names)
+
+
+def configured_account_ids() -> list[str]:
+    """Return the account_id of every configured section, whichever a run loads.
+
+    Each load records them (`account_loads.configured_accounts`), so the dataset knows which of
+    its accounts are configured no more. A section without a readable account_id is left out
+    (a run that loads it is refused for it).
+    """
+    found: set[str] = set()
+    for name in configured_names():
+        try:
+            account_id = _value(name, "account_id", str)
+        except AccountConfigError:
+            continue
+        if account_id:
+            found.add(str(account_id))
+    return sorted(found)
+
+
+SINGLE_SECTION = "sources.livechat.credentials"
+SINGLE_ENV_PREFIX = "SOURCES__LIVECHAT__CREDENTIALS__"
+SINGLE_KEYS = ("account_id", "personal_access_token", "access_token")
+
+
+def check_no_single_account(names: Sequence[str]) -> None:
+    """Refuse `[sources.livechat.credentials]` beside account sections, before any request.
+
+    With account sections only the sections are loaded: the account of the credentials would
+    silently stop loading (its rows going stale) while every run succeeds.
+
+    Raises:
+        AccountConfigError: Naming both, and the two ways out.
+    """
+    given = [key for key in SINGLE_KEYS if _single_value(key)]
+    if not given or not names:
+        return
+    account_id = _single_value("account_id")
+    which = f" (account_id `{account_id}`)" if account_id and account_id != "?" else ""
+    sections = ", ".join(f"[{SECTION}.{name}]" for name in names)
+    raise AccountConfigError(
+        f"Both [{SINGLE_SECTION}]{which} and account sections ({sections}) are configured;"
+        f" with account sections only the sections are loaded, so [{SINGLE_SECTION}] would"
+        " silently stop loading. Move it into a section of its own"
+        f" ([{SECTION}.<name>] with its account_id and token), or remove [{SINGLE_SECTION}]"
+        f" (and the {SINGLE_ENV_PREFIX}* variables); nothing was requested."
+    )
+
+
+def _single_value(key: str) -> str | None:
+    if os.environ.get(SINGLE_ENV_PREFIX + key.upper()):
+        return os.environ[SINGLE_ENV_PREFIX + key.upper()]
+    for accessor in (dlt.secrets, dlt.config):
+        try:
+            value: Any = accessor.get(f"{SINGLE_SECTION}.{key}")
+        except Exception:  # unreadable: it is still configured
+            return "?"
+        if value:
+            return str(value)
+    return None
 
 
 def read_accounts(selected: Sequence[str] | None = None) -> list[Account]:
@@ -288,39 +346,6 @@ def account_pipeline(
     )
 
 
-def check_earlier_meaning(pipeline: Pipeline, source: DltSource, single_pipeline: str) -> None:
-    """Refuse an account's first load into rows it loaded as the single account, if they differ.
-
-    The meaning check (`check_meaning`) compares a run with its own pipeline's state. An account
-    that was loaded as the single account (pipeline `single_pipeline`) and is now a section has a
-    new pipeline with no state yet, so its first run is compared here with the single-account
-    pipeline's state instead, when that recorded the same account_id.
-
-    Raises:
-        DatasetMeaningChanged: When the timezone, distribution or filters differ and the run is
-            not a refresh.
-    """
-    settings = settings_of(source)
-    if settings.refresh:
-        return
-    database = getattr(pipeline.destination, "config_params", {}).get("credentials")
-    if isinstance(database, str) and not os.path.exists(database):
-        return  # a DuckDB file not created yet holds no rows
-    try:
-        with pipeline.destination_client() as client:
-            if client.get_stored_state(pipeline.pipeline_name):  # type: ignore[attr-defined]
-                return  # its own state: `check_meaning` compares with it
-            earlier = load_pipeline_state_from_destination(single_pipeline, client)  # type: ignore[arg-type]
-    except Exception:  # no dataset or state table yet; an unusable destination: the load says so
-        return
-    recorded = (earlier or {}).get("sources", {}).get(source.name, {}).get(MEANING_KEY)
-    if not recorded or recorded.get("account_id") != settings.meaning["account_id"]:
-        return
-    changed = changes(recorded, settings.meaning)
-    if changed:
-        raise DatasetMeaningChanged(pipeline.dataset_name, changed)
-
-
 def check_accounts_history(
     accounts: Sequence[Account],
     source_options: Mapping[str, Any],
@@ -331,22 +356,28 @@ def check_accounts_history(
     duckdb_file: str | None = None,
     credentials: Any = None,
 ) -> None:
-    """Run `check_earlier_meaning` for every account, before any request.
+    """Compare every account's settings with those its rows in the dataset were loaded with.
+
+    Before any account's first request, so a change of meaning stops the command (exit 2)
+    instead of failing one account among loaded ones. The record is the dataset's own
+    (`meaning_record.recorded_meaning`): whatever pipeline loaded the account (as the single
+    account, or under another `--pipeline-name`), its rows' meaning is found.
 
     Raises:
-        AccountConfigError: Naming the account whose settings differ from its earlier rows.
+        AccountConfigError: Naming the account whose settings differ from its rows'.
     """
     for account in accounts:
         source = livechat_reports(**account_options(account, source_options))
+        settings = settings_of(source)
+        if settings.refresh:
+            continue
         pipeline = account_pipeline(
             account.name, pipeline_name, destination, dataset_name, duckdb_file, credentials
         )
-        try:
-            check_earlier_meaning(pipeline, source, pipeline_name)
-        except DatasetMeaningChanged as error:
-            raise AccountConfigError(
-                f"Account `{account.name}` was loaded before as the single account: {error}"
-            ) from None
+        changed = changes(recorded_meaning(pipeline, account.account_id), settings.meaning)
+        if changed:
+            error = DatasetMeaningChanged(pipeline.dataset_name, changed)
+            raise AccountConfigError(f"Account `{account.name}`: {error}") from None
 
 
 def run_accounts(

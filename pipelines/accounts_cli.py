@@ -14,6 +14,9 @@ from pipelines.accounts import (
     ManyAccountsResult,
     check_accounts,
     check_accounts_history,
+    check_no_single_account,
+    configured_account_ids,
+    configured_names,
     read_accounts,
     run_accounts,
 )
@@ -35,8 +38,11 @@ def cmd_load_accounts(args: argparse.Namespace, source_options: dict[str, Any]) 
     Raises:
         AccountConfigError: On bad account configuration, before any request (exit 2).
     """
+    check_no_single_account(configured_names())
     selected = [n.strip() for n in (args.accounts or "").split(",") if n.strip()] or None
     accounts = read_accounts(selected)
+    # Recorded with each account's load: the dataset learns which accounts are configured.
+    source_options = {**source_options, "configured_accounts": configured_account_ids()}
     check_accounts(accounts, source_options)
     check_accounts_history(
         accounts,
@@ -84,6 +90,7 @@ def cmd_check_accounts(args: argparse.Namespace, options: dict[str, Any]) -> int
     from pipelines.cli import check_details
     from sources.livechat.check import ConnectionCheckError, check_connection
 
+    check_no_single_account(configured_names())
     selected = [n.strip() for n in (args.accounts or "").split(",") if n.strip()] or None
     accounts = read_accounts(selected)
     check_accounts(accounts, options)

@@ -30,6 +30,7 @@ from sources.livechat.meaning import STATE_KEY as MEANING_KEY
 from sources.livechat.meaning import DatasetMeaningChanged, RefreshLeavesTables, changes
 
 from .groups import unseen_groups
+from .meaning_record import recorded_meaning
 from .progress import Tally
 
 logger = logging.getLogger("livechat_reports")
@@ -431,8 +432,10 @@ def run_load(
 def check_meaning(pipeline: Pipeline, source: DltSource) -> None:
     """Refuse a run whose settings would give rows another meaning than the dataset's.
 
-    The meaning (account, timezone, distribution, filters) is in the source's state, which is
-    committed with each load and restored from the destination. Call after `sync_destination`.
+    The meaning (account, timezone, distribution, filters) is read from the dataset itself
+    (`meaning_record.recorded_meaning`: its `account_loads` table, whatever pipeline wrote it,
+    else the pipelines' state of datasets loaded before that table existed). Call after
+    `sync_destination`, before any request.
 
     Raises:
         DatasetMeaningChanged: When a setting differs and the run is not a refresh.
@@ -440,7 +443,8 @@ def check_meaning(pipeline: Pipeline, source: DltSource) -> None:
     """
     settings = settings_of(source)
     state = pipeline.state.get("sources", {}).get(source.name, {})
-    changed = changes(state.get(MEANING_KEY), settings.meaning)
+    recorded = recorded_meaning(pipeline, settings.account_id, state.get(MEANING_KEY))
+    changed = changes(recorded, settings.meaning)
     if changed and not settings.refresh:
         raise DatasetMeaningChanged(pipeline.dataset_name, changed)
     if settings.refresh:

@@ -21,7 +21,7 @@ from typing import Any
 
 from sources.livechat.lineage import LINEAGE_TABLE
 from sources.livechat.reports import ReportSpec, TableSpec, every_report, primary_key
-from transforms.tables import LOADS_COLUMNS, report_tables
+from transforms.tables import LOADS_COLUMNS, account_tables, report_tables
 
 PROJECT_DIR = Path(__file__).parent
 SOURCES_FILE = PROJECT_DIR / "models" / "staging" / "_livechat__sources.yml"
@@ -50,6 +50,17 @@ LOADS_ENTRY = """\
             error_after: {count: 7, period: day}
 """
 LINEAGE_DESCRIPTION = "One row per API request a load made (lineage)."
+ACCOUNTS_ENTRY = """\
+      - name: account_loads
+        description: >
+          One row per load of an account, appended with the load's rows: the timezone,
+          distribution and filters it loaded with (what the account's rows mean), the account
+          ids configured when it ran (a JSON list), and when it ran (the run's clock).
+        data_tests:
+          - grain:
+              arguments:
+                columns: [account_id, _dlt_load_id]
+"""
 
 
 def _filters_text(filters: Mapping[str, Any], prefix: str = "filters") -> list[str]:
@@ -99,6 +110,10 @@ def sources_yaml() -> str:
     declared = report_tables()
     specs = {t.name: (spec, t) for spec in every_report() for t in spec.tables}
     entries = [LOADS_ENTRY + "\n".join(_columns(LOADS_COLUMNS)) + "\n"]
+    entries += [
+        ACCOUNTS_ENTRY + "\n".join(_columns(columns)) + "\n"
+        for columns in account_tables().values()
+    ]
     for name, columns in declared.items():
         lines = [f"      - name: {name}"]
         if name == LINEAGE_TABLE:

@@ -8,6 +8,7 @@ exactly the columns a load would give it.
 from __future__ import annotations
 
 from sources.livechat.lineage import LINEAGE_COLUMNS, LINEAGE_TABLE
+from sources.livechat.meaning import ACCOUNTS_COLUMNS, ACCOUNTS_TABLE
 from sources.livechat.reports import every_report, table_columns
 
 # dlt's own columns on every row, and its table of completed loads (written last by each load).
@@ -36,6 +37,12 @@ def report_tables() -> dict[str, dict[str, str]]:
     return {name: {**columns, **DLT_COLUMNS} for name, columns in sorted(tables.items())}
 
 
+def account_tables() -> dict[str, dict[str, str]]:
+    """Return the table every load appends its account's row to (`account_loads`)."""
+    columns = {n: str(c["data_type"]) for n, c in ACCOUNTS_COLUMNS.items()}
+    return {ACCOUNTS_TABLE: {**columns, **DLT_COLUMNS}}
+
+
 def known_tables() -> dict[str, dict[str, str]]:
-    """Return the report tables and dlt's table of loads: every table a view may name."""
-    return {**report_tables(), LOADS_TABLE: LOADS_COLUMNS}
+    """Return every table a view may name: reports, the accounts' loads, dlt's loads."""
+    return {**report_tables(), **account_tables(), LOADS_TABLE: LOADS_COLUMNS}

@@ -37,7 +37,9 @@ from pipelines.accounts import (
     SECTION,
     Account,
     account_options,
-    check_earlier_meaning,
+    check_no_single_account,
+    configured_account_ids,
+    configured_names,
     read_accounts,
 )
 from pipelines.cli import EXIT_BAD_INPUT
@@ -54,6 +56,7 @@ from sources.livechat import livechat_reports
 from sources.livechat.credentials import PersonalAccessTokenCredentials
 from sources.livechat.exceptions import LiveChatAPIError
 from sources.livechat.lineage import LINEAGE_TABLE
+from sources.livechat.meaning import ACCOUNTS_TABLE
 from sources.livechat.reports import REPORTS
 from transforms.tables import LOADS_TABLE
 
@@ -109,12 +112,16 @@ class ReportTranslator(DagsterDltTranslator):
     def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
         """Return the asset of one report (resource)."""
         spec: AssetSpec = super().get_asset_spec(data)
+        if data.resource.name == ACCOUNTS_TABLE:
+            description = "Every load of an account: the settings it loaded with, and when."
+        else:
+            description = f"The LiveChat {data.resource.name} report, loaded per account."
         return spec.replace_attributes(
             key=AssetKey([KEY_PREFIX, data.resource.name]),
             deps=[],
             skippable=True,  # `reports` in [sources.livechat] may leave it out
             group_name=GROUP,
-            description=f"The LiveChat {data.resource.name} report, loaded per account.",
+            description=description,
         )
 
 
@@ -213,8 +220,10 @@ def load_account(
     name = context.partition_key
     account: Account | None = None
     try:
+        check_no_single_account(configured_names())
         account = read_accounts([name])[0]
         options = with_rehearsed_now(config.source_options())
+        options["configured_accounts"] = configured_account_ids()
         source = livechat_reports(**account_options(account, options))
         pipeline = warehouse.account_pipeline(name)
         with exclusive(pipeline):
@@ -222,7 +231,6 @@ def load_account(
             pipeline = adopt_destination_state(pipeline)
             pipeline.sync_destination()
             check_meaning(pipeline, source)
-            check_earlier_meaning(pipeline, source, warehouse.pipeline_name)
             context.log.info(
                 f"Account {name} (account_id {account.account_id}): pipeline"
                 f" {pipeline.pipeline_name}, dataset {pipeline.dataset_name}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import dlt
@@ -15,6 +15,7 @@ from .credentials import LiveChatCredentials, OAuthCredentials, PersonalAccessTo
 from .directory import GroupDirectory
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
 from .extract import report_rows
+from .meaning import ACCOUNTS_COLUMNS, ACCOUNTS_TABLE, account_load_row
 from .progress import NO_PROGRESS, Progress
 from .reports import REPORTS, REPORTS_BY_NAME, ReportSpec
 from .settings import Settings, check_timezone, resolve_http, resolve_settings
@@ -62,6 +63,7 @@ def livechat_reports(
     today: dt.date | None = None,
     now: dt.datetime | None = None,
     progress: Progress | None = None,
+    configured_accounts: Sequence[str] | None = None,
 ) -> Iterator[DltResource]:
     """Load LiveChat reports in day windows into normalized tables.
 
@@ -99,9 +101,13 @@ def livechat_reports(
             `base_url` is not on loopback.
         progress: Receives the planned and answered requests and the rows yielded (for a
             progress bar or log lines); default: nobody.
+        configured_accounts: The account ids configured when this load runs (the many-accounts
+            command's every section), recorded in `account_loads` so the dataset knows which
+            accounts are no longer loaded; default this account alone.
 
     Yields:
-        One resource per selected report.
+        One resource per selected report, and `account_loads` (this load's row: its meaning,
+        the configured accounts, its time).
 
     Raises:
         ConfigurationError: When an argument is invalid (before any request).
@@ -147,6 +153,13 @@ def livechat_reports(
     directory = GroupDirectory(settings, client, progress) if settings.grouped else None
     for spec in settings.resources:
         yield _resource(spec, settings, client, progress, directory)
+    yield dlt.resource(
+        account_load,
+        name=ACCOUNTS_TABLE,
+        write_disposition="append",
+        columns=ACCOUNTS_COLUMNS,
+        max_table_nesting=0,
+    )(settings, configured_accounts or (), clock, progress)
 
 
 def settings_of(source: DltSource) -> Settings:
@@ -156,6 +169,17 @@ def settings_of(source: DltSource) -> Settings:
         if isinstance(settings, Settings):
             return settings
     raise ValueError(f"`{source.name}` is not a livechat_reports source with reports")
+
+
+def account_load(
+    settings: Settings,
+    configured_accounts: Sequence[str],
+    clock: Callable[[], dt.datetime],
+    progress: Progress = NO_PROGRESS,
+) -> Iterator[dict[str, Any]]:
+    """Yield this load's `account_loads` row; it is committed with the load's other rows."""
+    progress.rows(ACCOUNTS_TABLE, 1)
+    yield account_load_row(settings.meaning, configured_accounts, clock())
 
 
 def _resource(

@@ -2,15 +2,18 @@
 
 A day of `chats_total_chats` means something only together with the account it belongs to, the
 timezone its day was cut in, the distribution of its buckets and the filters that selected its
-chats. These four are recorded with the dataset (in the pipeline's state, which is committed
-with each load) and compared with every later run: a run whose meaning differs would mix rows of
-two meanings in one table, so it is refused before any request.
+chats. These four are recorded with the dataset, in its table `account_loads` (one row per
+finished load of an account, committed with the load's rows; `account_load_row`), and compared
+with every later run of that account, whatever pipeline writes it: a run whose meaning differs
+would mix rows of two meanings in one table, so it is refused before any request. Datasets
+loaded before that table existed have the meaning only in the pipeline's state (`STATE_KEY`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +22,20 @@ from .exceptions import ConfigurationError
 STATE_KEY = "dataset_meaning"
 # In the order a person reads them; each is a setting of `[sources.livechat]`.
 MEANING_FIELDS = ("account_id", "timezone", "distribution", "filters")
+# One row per load of an account, appended with the load's rows: the account's meaning, the
+# accounts configured when it ran, and when it ran. Only rows of finished loads count.
+ACCOUNTS_TABLE = "account_loads"
+ACCOUNTS_COLUMNS: dict[str, Any] = {
+    name: {"data_type": data_type, "nullable": name != "account_id"}
+    for name, data_type in (
+        ("account_id", "text"),
+        ("timezone", "text"),
+        ("distribution", "text"),
+        ("filters", "text"),
+        ("configured_accounts", "text"),
+        ("loaded_at", "timestamp"),
+    )
+}
 
 
 def meaning_of(
@@ -30,6 +47,25 @@ def meaning_of(
         "timezone": timezone,
         "distribution": distribution,
         "filters": canonical_filters(filters),
+    }
+
+
+def account_load_row(
+    meaning: Mapping[str, str], configured_accounts: Iterable[str], loaded_at: dt.datetime
+) -> dict[str, Any]:
+    """Return the `account_loads` row of one load: its meaning, the configured accounts, its time.
+
+    Args:
+        meaning: The run's meaning (`meaning_of`).
+        configured_accounts: The account ids configured when the load ran (the load's own
+            included), recorded as a JSON list so a later reader knows which were dropped.
+        loaded_at: When the load ran, by the run's clock.
+    """
+    configured = sorted({*configured_accounts, meaning["account_id"]})
+    return {
+        **{name: meaning[name] for name in MEANING_FIELDS},
+        "configured_accounts": json.dumps(configured, separators=(",", ":")),
+        "loaded_at": loaded_at,
     }
 
 

@@ -15,6 +15,7 @@ import requests
 from pipelines.cli import main
 from pipelines.livechat_reports import build_pipeline
 from sources.livechat.lineage import LINEAGE_TABLE
+from sources.livechat.meaning import ACCOUNTS_TABLE
 from sources.livechat_emulator import Emulator, ReportsAPI, Switches
 from sources.livechat_emulator.accounts import Accounts
 from tests.e2e.conftest import at
@@ -55,6 +56,8 @@ def configure(emulator: Emulator, monkeypatch: pytest.MonkeyPatch, db: str | Non
     """Set the account sections as environment variables; return the destination options."""
     monkeypatch.setenv("SOURCES__LIVECHAT__BASE_URL", emulator.url)
     monkeypatch.setenv("SOURCES__LIVECHAT__BACKOFF_SECONDS", "0")
+    for key in ("ACCOUNT_ID", "PERSONAL_ACCESS_TOKEN"):  # sections replace the single account
+        monkeypatch.delenv(f"SOURCES__LIVECHAT__CREDENTIALS__{key}", raising=False)
     for name in NAMES:
         prefix = f"SOURCES__LIVECHAT__ACCOUNTS__{name.upper()}__"
         monkeypatch.setenv(prefix + "ACCOUNT_ID", f"{name}-id")
@@ -113,7 +116,8 @@ def report_tables(run: Query, dataset: str) -> list[str]:
         " where table_schema = %s and table_type = 'BASE TABLE'",
         dataset,
     )
-    return sorted(r[0] for r in rows if not r[0].startswith("_dlt") and r[0] != LINEAGE_TABLE)
+    records = (LINEAGE_TABLE, ACCOUNTS_TABLE)  # what each load did, not the account's data
+    return sorted(r[0] for r in rows if not r[0].startswith("_dlt") and r[0] not in records)
 
 
 def table_rows(run: Query, dataset: str, table: str, account_id: str) -> list[tuple[Any, ...]]:
@@ -392,7 +396,7 @@ def test_an_account_loaded_alone_before_keeps_its_meaning_as_a_section(
     emulator.stats.reset()
     assert main(["load", "--no-transform", "--accounts", "acme"]) == 2
     err = capsys.readouterr().err
-    assert "Account `acme` was loaded before as the single account" in err
+    assert "Account `acme`: Dataset `livechat_reports` holds rows loaded with other settings" in err
     assert "`timezone` was `UTC`, this run asks for `Europe/Warsaw`" in err
     assert emulator.stats.total() == 0
     # Another account never loaded alone is not held back; acme with its old settings loads.

@@ -250,6 +250,7 @@ def test_a_date_range_backfill_is_run_config_on_the_same_assets(
         "chats_total_chats",
         "chats_ratings",
         "report_requests",
+        "account_loads",
         "_dlt_loads",
     }
 
@@ -296,6 +297,7 @@ def test_the_group_breakdown_loads_through_the_same_assets(
         "chats_form_answers",
         "chats_form_answers_by_group",
         "report_requests",
+        "account_loads",
         "_dlt_loads",
     }
     dates = ["--start-date", start.isoformat(), "--end-date", end.isoformat()]
@@ -429,3 +431,35 @@ def test_an_account_loaded_alone_before_is_compared_with_its_rows(
     assert "`timezone` was `UTC`, this run asks for `Europe/Warsaw`" in (failure.description or "")
     assert DagsterEventType.STEP_UP_FOR_RETRY not in {e.event_type for e in result.all_events}
     assert emulator.stats.total() == 0
+
+
+def test_a_stale_account_fails_the_views_run_naming_it(
+    accounts: tuple[Emulator, Accounts],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    instance: DagsterInstance,
+) -> None:
+    """The freshness test runs in the views job: a revoked account's age fails the run."""
+    emulator, api = accounts
+    configure(emulator, monkeypatch, None)
+    monkeypatch.setenv("SOURCES__LIVECHAT__REPORTS", "chats_total_chats")
+    first = dt.datetime.combine(TODAY, dt.time(6, 15), dt.timezone.utc)
+    for day, names in ((0, NAMES), (2, ("acme", "initech"))):  # globex revoked after day 0
+        now = first + dt.timedelta(days=day)
+        api.now = now.timestamp()
+        monkeypatch.setenv("LIVECHAT_REPORTS_NOW", now.isoformat())
+        for name in names:
+            assert load(instance, None, name).success, name
+    views = materialize(
+        [view_assets()],
+        resources={"dbt": dbt_resource(), "warehouse": warehouse(None)},
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not views.success
+    logged = " ".join(
+        str(record.dagster_event or record.user_message)
+        for record in instance.all_logs(views.run_id)
+    )
+    assert "configured_accounts_loaded_recently" in logged
+    assert "Accounts not loaded successfully in the last 26 hours: globex-id" in logged
+    assert "acme-id (last loaded" not in logged

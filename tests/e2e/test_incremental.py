@@ -45,7 +45,8 @@ def snapshot(loader: Loader) -> dict[str, list[tuple[Any, ...]]]:
             "select table_name from information_schema.tables where table_schema = 'livechat_reports'"
             " and table_type = 'BASE TABLE'"
         )
-        if not r["table_name"].startswith("_dlt") and r["table_name"] != "report_requests"
+        if not r["table_name"].startswith("_dlt")
+        and r["table_name"] not in ("report_requests", "account_loads")
     ]
     result = {}
     for table in sorted(tables):
