@@ -140,7 +140,9 @@ def dbt_build(target: Target, work: Path, *, select_load: bool = False) -> Build
     if done.returncode != 0 or failed:
         output = "\n".join([*_errors(done.stdout), done.stderr])
         raise TransformFailed(failed, output)
-    return BuildResult(tuple(_short_name(unique_id, events) for unique_id, _, _ in results))
+    # Hooks (`operation.<package>.<package>-on-run-start-0`) are neither views nor tests.
+    ran = [unique_id for unique_id, _, _ in results if not unique_id.startswith("operation.")]
+    return BuildResult(tuple(_short_name(unique_id, events) for unique_id in ran))
 
 
 def dbt_command() -> list[str]:

@@ -80,6 +80,8 @@ def test_an_account_section_with_breakdown_groups_and_no_breakdown_exits_2(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    for key in ("ACCOUNT_ID", "PERSONAL_ACCESS_TOKEN"):  # the section replaces them
+        monkeypatch.delenv(f"SOURCES__LIVECHAT__CREDENTIALS__{key}", raising=False)
     prefix = "SOURCES__LIVECHAT__ACCOUNTS__ACME__"
     monkeypatch.setenv(prefix + "ACCOUNT_ID", "demo")
     monkeypatch.setenv(prefix + "PERSONAL_ACCESS_TOKEN", "demo-pat")

@@ -75,7 +75,8 @@ def _interrupt(emulator: Emulator, folder: Path, step: str) -> tuple[int, str, s
 
 
 def _tables(folder: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every loaded table's rows without dlt's columns and the lineage, sorted."""
+    """Every loaded table's rows without dlt's columns, sorted; not the records of each load
+    (the lineage and account_loads: an interrupted run and its finisher are two loads)."""
     db = duckdb.connect(str(folder / "livechat.duckdb"), read_only=True)
     try:
         names = [
@@ -83,7 +84,8 @@ def _tables(folder: Path) -> dict[str, list[tuple[Any, ...]]]:
             for r in db.execute(
                 "select table_name from information_schema.tables"
                 " where table_schema = 'livechat_reports' and table_type = 'BASE TABLE'"
-                " and table_name not like '\\_dlt%' escape '\\' and table_name <> 'report_requests'"
+                " and table_name not like '\\_dlt%' escape '\\'"
+                " and table_name not in ('report_requests', 'account_loads')"
             ).fetchall()
         ]
         found = {}
