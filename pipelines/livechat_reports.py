@@ -72,6 +72,7 @@ class LoadSummary:
     discarded_pending: int = 0
     destination: str = ""
     views: Any = None
+    resources: list[str] = field(default_factory=list)
     unseen_groups: tuple[int, ...] = ()
 
 
@@ -385,24 +386,8 @@ def run_load(
     with exclusive(pipeline):
         database = _duckdb_database(pipeline)
         with tally.step("prepare"), writing, held_open(database):
-            # Before any request, and before this run touches any state or pending package.
-            check_destination(pipeline)
-            pipeline = adopt_destination_state(pipeline)
-            finished, discarded = finish_pending(pipeline)
-            # What `pipeline.run` does, step by step, so the load step gets its own workers.
-            pipeline.sync_destination()
-            check_meaning(pipeline, source)
-        destination = pipeline.destination.destination_name if pipeline.destination else None
-        with tally.step("extract"):
-            pipeline.extract(source, loader_file_format=FILE_FORMATS.get(destination or ""))
-        with tally.step("normalize"):
-            pipeline.normalize()
-            release_arrow_memory()
-        # Held open, the file keeps the run's new rows in memory until it is closed: worth it
-        # for the many small jobs of an incremental run, not for a large backfill.
-        rows = sum(tally.rows_by_table().values())
-        with tally.step("load"), writing, held_open(database if rows <= HOLD_OPEN_ROWS else None):
-            info = pipeline.load(workers=load_workers(pipeline))
+            pipeline, finished, discarded = prepare(pipeline, source)
+        info = _extract_normalize_load(pipeline, source, tally, writing, database)
     info.raise_on_failed_jobs()
     summary = LoadSummary(
         load_id=info.loads_ids[-1] if info.loads_ids else None,
@@ -411,6 +396,7 @@ def run_load(
         finished_pending=finished,
         discarded_pending=discarded,
         destination=describe_destination(pipeline),
+        resources=list(source.selected_resources),
     )
     if summary.load_id is not None:
         with writing, held_open(database):
@@ -427,6 +413,46 @@ def run_load(
                 logger.warning("The data is loaded, but the views were not built: %s", error)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def prepare(pipeline: Pipeline, source: DltSource) -> tuple[Pipeline, int, int]:
+    """Make a pipeline ready to load `source`, before any request; hold `exclusive` around it.
+
+    Checks the destination, takes the destination's state (`adopt_destination_state`),
+    finishes the packages an interrupted run left (`finish_pending`), syncs, and refuses a run
+    whose settings would change what the dataset's rows mean (`check_meaning`).
+
+    Returns:
+        The pipeline to use, and how many left packages were finished and discarded.
+    """
+    check_destination(pipeline)
+    pipeline = adopt_destination_state(pipeline)
+    finished, discarded = finish_pending(pipeline)
+    # What `pipeline.run` does, step by step, so the load step gets its own workers.
+    pipeline.sync_destination()
+    check_meaning(pipeline, source)
+    return pipeline, finished, discarded
+
+
+def _extract_normalize_load(
+    pipeline: Pipeline,
+    source: DltSource,
+    tally: Tally,
+    writing: AbstractContextManager[Any],
+    database: str | None,
+) -> Any:
+    """Run dlt's three steps of a prepared pipeline; return the load step's info."""
+    destination = pipeline.destination.destination_name if pipeline.destination else None
+    with tally.step("extract"):
+        pipeline.extract(source, loader_file_format=FILE_FORMATS.get(destination or ""))
+    with tally.step("normalize"):
+        pipeline.normalize()
+        release_arrow_memory()
+    # Held open, the file keeps the run's new rows in memory until it is closed: worth it
+    # for the many small jobs of an incremental run, not for a large backfill.
+    rows = sum(tally.rows_by_table().values())
+    with tally.step("load"), writing, held_open(database if rows <= HOLD_OPEN_ROWS else None):
+        return pipeline.load(workers=load_workers(pipeline))
 
 
 def check_meaning(pipeline: Pipeline, source: DltSource) -> None:

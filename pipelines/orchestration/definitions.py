@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dagster import Definitions
-from dagster_dlt import DagsterDltResource
 
 from pipelines.accounts import configured_names
 
@@ -38,7 +37,6 @@ def build_definitions(
         jobs=[loads, rebuild],
         schedules=[daily_loads(loads, partitions), daily_views(rebuild)],
         resources={
-            "dlt": DagsterDltResource(),
             "dbt": dbt_resource(),
             "warehouse": warehouse or LiveChatWarehouse(),
         },

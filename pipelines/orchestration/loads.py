@@ -1,4 +1,4 @@
-"""One Dagster asset per report, loaded by dagster-dlt, partitioned by account section.
+"""One Dagster asset per report (named by dagster-dlt's translator), partitioned by account.
 
 A run of partition `acme` loads account `acme` through its own pipeline
 (`livechat_reports_acme`) and staging dataset, as `livechat-reports load --accounts acme`
@@ -28,7 +28,7 @@ from dagster import (
     StaticPartitionsDefinition,
     multi_asset,
 )
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator
+from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.asset_decorator import build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
 from pydantic import Field
@@ -44,14 +44,8 @@ from pipelines.accounts import (
 )
 from pipelines.cli import EXIT_BAD_INPUT
 from pipelines.clock import with_rehearsed_now
-from pipelines.destination import check_destination
 from pipelines.errors import explain
-from pipelines.livechat_reports import (
-    FILE_FORMATS,
-    adopt_destination_state,
-    check_meaning,
-    exclusive,
-)
+from pipelines.livechat_reports import LoadSummary, run_load
 from sources.livechat import livechat_reports
 from sources.livechat.credentials import PersonalAccessTokenCredentials
 from sources.livechat.exceptions import LiveChatAPIError
@@ -197,25 +191,22 @@ def report_assets(partitions: StaticPartitionsDefinition) -> AssetsDefinition:
     def livechat_reports_assets(
         context: AssetExecutionContext,
         config: LoadConfig,
-        dlt: DagsterDltResource,
         warehouse: LiveChatWarehouse,
-    ) -> Iterator[Any]:
-        yield from load_account(context, config, dlt, warehouse)
+    ) -> Iterator[MaterializeResult[Any]]:
+        yield from load_account(context, config, warehouse)
 
     return livechat_reports_assets
 
 
 def load_account(
-    context: AssetExecutionContext,
-    config: LoadConfig,
-    dlt: DagsterDltResource,
-    warehouse: LiveChatWarehouse,
-) -> Iterator[Any]:
-    """Load the partition's account; on failure raise a `Failure` that says what to do.
+    context: AssetExecutionContext, config: LoadConfig, warehouse: LiveChatWarehouse
+) -> Iterator[MaterializeResult[Any]]:
+    """Load the partition's account as the command does; on failure raise a `Failure`.
 
-    Before dagster-dlt runs the pipeline (it drops the local state and dlt restores the
-    destination's), the pipeline's lock is taken, the destination checked, and the run's
-    settings compared with those the account's rows were loaded with.
+    The load is `run_load`, the command's own: the pipeline's lock, the destination check,
+    its state, packages an interrupted run left, the dataset's meaning, and the load step's
+    workers are the same. Its summary becomes one materialization per table written, with the
+    rows the run loaded and the table's name in the dataset.
     """
     name = context.partition_key
     account: Account | None = None
@@ -224,30 +215,28 @@ def load_account(
         account = read_accounts([name])[0]
         options = with_rehearsed_now(config.source_options())
         options["configured_accounts"] = configured_account_ids()
-        source = livechat_reports(**account_options(account, options))
         pipeline = warehouse.account_pipeline(name)
-        with exclusive(pipeline):
-            check_destination(pipeline)
-            pipeline = adopt_destination_state(pipeline)
-            pipeline.sync_destination()
-            check_meaning(pipeline, source)
-            context.log.info(
-                f"Account {name} (account_id {account.account_id}): pipeline"
-                f" {pipeline.pipeline_name}, dataset {pipeline.dataset_name}"
-            )
-            yield from dlt.run(
-                context,
-                dlt_source=source,
-                dlt_pipeline=pipeline,
-                dagster_dlt_translator=TRANSLATOR,
-                loader_file_format=FILE_FORMATS.get(warehouse.destination),
-            )
-        for table in shared_tables(source.selected_resources):
-            yield MaterializeResult(asset_key=AssetKey([KEY_PREFIX, table]))
-    except Failure:
-        raise
+        context.log.info(
+            f"Account {name} (account_id {account.account_id}): pipeline"
+            f" {pipeline.pipeline_name}, dataset {pipeline.dataset_name}"
+        )
+        summary = run_load(pipeline, account_options(account, options), transform=False)
     except Exception as error:
         raise failure(name, account, error) from error
+    yield from materializations(summary, pipeline.dataset_name)
+
+
+def materializations(summary: LoadSummary, dataset: str) -> Iterator[MaterializeResult[Any]]:
+    """One result per asset a load wrote: each report loaded, then the tables they share."""
+    tables = [*summary.resources, *shared_tables(summary.resources)]
+    for table in dict.fromkeys(tables):
+        metadata: dict[str, Any] = {
+            "table": MetadataValue.text(f"{dataset}.{table}"),
+            "load_id": MetadataValue.text(summary.load_id or ""),
+        }
+        if table in summary.rows:
+            metadata["rows_loaded"] = MetadataValue.int(summary.rows[table])
+        yield MaterializeResult(asset_key=AssetKey([KEY_PREFIX, table]), metadata=metadata)
 
 
 def failure(name: str, account: Account | None, error: BaseException) -> Failure:

@@ -20,8 +20,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Failure
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from transforms import PROJECT_DIR
 
@@ -124,9 +126,31 @@ def view_assets(project: DbtProject | None = None) -> AssetsDefinition:
                 context=context,
                 target_path=TARGET_DIR / f"build-{context.run.run_id}",  # not in the package
             )
-        yield from invocation.stream()
+        try:
+            yield from invocation.stream()
+        except DagsterDbtCliRuntimeError as error:
+            failed = failed_tests(invocation)
+            if failed is None:
+                raise  # a model or the database failed: that may pass when retried
+            raise Failure(
+                description=f"dbt tests failed: {', '.join(failed)}. The views were built;"
+                " the data they test is wrong or stale, which a retry would not change.",
+                allow_retries=False,
+            ) from error
 
     return livechat_views
+
+
+def failed_tests(invocation: DbtCliInvocation) -> list[str] | None:
+    """The names of the failed tests of a build in which only tests failed, else None."""
+    try:
+        results = invocation.get_artifact("run_results.json")["results"]
+    except Exception:  # no results written: dbt failed before running anything
+        return None
+    failed = [r["unique_id"] for r in results if r.get("status") in ("fail", "error")]
+    if not failed or not all(u.startswith(("test.", "unit_test.")) for u in failed):
+        return None
+    return [u.split(".")[2] if u.count(".") >= 2 else u for u in failed]
 
 
 def dbt_resource(project: DbtProject | None = None) -> DbtCliResource:

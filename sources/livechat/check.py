@@ -12,7 +12,7 @@ import datetime as dt
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import dlt
@@ -164,21 +164,6 @@ def check_connection(
         breakdown_reports=breakdown_reports,
         breakdown_groups=breakdown_groups,
     )
-    daily = Window(today - dt.timedelta(days=load.lookback_days + 1), today)
-    per_group = sum(len(plan_requests(s, daily, load.window_days, [0])) for s in load.grouped)
-    settings = resolve_settings(
-        account_id=credentials.account_id,
-        timezone=timezone,
-        start_date=today,
-        end_date=today,
-        backfill=True,
-        lookback_days=1,
-        window_days=1,
-        distribution="day",
-        reports=[CHECK_REPORT.name],
-        filters=None,
-        today=today,
-    )
     http = resolve_http(
         max_concurrency=1, request_timeout=request_timeout, max_attempts=1, backoff_seconds=0.0
     )
@@ -190,17 +175,9 @@ def check_connection(
         timeout=http.request_timeout,
         max_attempts=1,
     )
-    window = Window(today, today)
     url = client.root + CHECK_REPORT.path
-    started = time.monotonic()
     try:
-        tables, _ = fetch(CHECK_REPORT, settings, client, Request(window))
-        rows = tables[CHECK_REPORT.name]
-        groups_days: Window | None = None
-        unseen: tuple[int, ...] = ()
-        if load.grouped and load.breakdown_groups is not None:
-            groups_days = Window(today - dt.timedelta(days=load.window_days - 1), today)
-            unseen = _unseen_groups(client, settings, groups_days, load.breakdown_groups)
+        return _ask(client, load, today, url, api_version)
     except LiveChatAPIError as e:
         raise ConnectionCheckError(_explain(url, e, credentials_at)) from e
     except ResponseShapeError as e:
@@ -210,17 +187,43 @@ def check_connection(
         ) from e
     finally:
         client.close()
+
+
+def _ask(
+    client: LiveChatClient, load: Settings, today: dt.date, url: str, api_version: str
+) -> ConnectionCheck:
+    """Send the check's request (and chats/groups for listed groups); say what they proved.
+
+    Args:
+        client: The client, with one attempt per request.
+        load: The load's settings (checked already), for what a daily run would ask.
+        today: The day asked for.
+        url: The endpoint, for the result.
+        api_version: The API version in the URL, for the result.
+    """
+    settings = replace(load, reports=(CHECK_REPORT,), filters={})
+    started = time.monotonic()
+    tables, _ = fetch(CHECK_REPORT, settings, client, Request(Window(today, today)))
+    rows = tables[CHECK_REPORT.name]
+    groups_days: Window | None = None
+    unseen: tuple[int, ...] = ()
+    if load.grouped and load.breakdown_groups is not None:
+        groups_days = Window(today - dt.timedelta(days=load.window_days - 1), today)
+        unseen = _unseen_groups(client, settings, groups_days, load.breakdown_groups)
+    daily = Window(today - dt.timedelta(days=load.lookback_days + 1), today)
     total = rows[0].get("total") if rows else None
     return ConnectionCheck(
-        account_id=settings.account_id,
+        account_id=load.account_id,
         url=url,
         api_version=api_version,
-        timezone=timezone,
+        timezone=load.timezone,
         day=today,
         total_chats=total if isinstance(total, int) else 0,
         seconds=time.monotonic() - started,
         grouped_reports=tuple(s.name for s in load.grouped),
-        requests_per_group=per_group,
+        requests_per_group=sum(
+            len(plan_requests(s, daily, load.window_days, [0])) for s in load.grouped
+        ),
         groups_days=groups_days,
         unseen_groups=unseen,
     )

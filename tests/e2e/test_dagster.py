@@ -456,6 +456,8 @@ def test_a_stale_account_fails_the_views_run_naming_it(
         raise_on_error=False,
     )
     assert not views.success
+    # a failed test is not retried: the data would still be stale
+    assert DagsterEventType.STEP_UP_FOR_RETRY not in {e.event_type for e in views.all_events}
     logged = " ".join(
         str(record.dagster_event or record.user_message)
         for record in instance.all_logs(views.run_id)
@@ -463,3 +465,49 @@ def test_a_stale_account_fails_the_views_run_naming_it(
     assert "configured_accounts_loaded_recently" in logged
     assert "Accounts not loaded successfully in the last 26 hours: globex-id" in logged
     assert "acme-id (last loaded" not in logged
+
+
+def test_a_run_killed_in_its_load_step_is_finished_by_the_next_run(
+    accounts: tuple[Emulator, Accounts],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    instance: DagsterInstance,
+) -> None:
+    """The Dagster run goes through the command's load path: a package left is finished."""
+    emulator, _ = accounts
+    configure(emulator, monkeypatch, None)
+    killed = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.crash_driver", "load", "3", "--dagster", "acme"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    committed = query(None, "livechat_reports", "select count(*) from livechat_reports._dlt_loads")
+    assert committed == [(0,)]  # killed before dlt recorded the load
+
+    result = load(instance, None, "acme")
+    assert result.success
+    # one load finished the killed run's package, one loaded the lookback days again
+    assert query(None, "livechat_reports", "select count(*) from livechat_reports._dlt_loads") == [
+        (2,)
+    ]
+    metadata = {
+        e.asset_key.path[-1]: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    table = metadata["chats_total_chats"]
+    assert table["table"].value == "livechat_reports.chats_total_chats"
+    written = query(
+        None,
+        "livechat_reports",
+        "select count(*) from livechat_reports.chats_total_chats where _dlt_load_id = %s",
+        table["load_id"].value,
+    )
+    assert written == [(table["rows_loaded"].value,)] and 0 < written[0][0] < 31
+
+    as_single_account(monkeypatch, "acme")
+    single = ["--dataset", "alone_acme", "--pipeline-name", "alone_acme", "--no-transform"]
+    assert main(["load", *single]) == 0
+    assert_equal_to_alone(None, "acme")
