@@ -158,3 +158,23 @@ def test_no_import_cycle_among_the_projects_modules() -> None:
         + "\n".join(" -> ".join(cycle) for cycle in found)
         + f"\nmodules on some cycle: {', '.join(sorted(modules_in_cycles(graph)))}"
     )
+
+
+def test_no_layer_imports_the_command() -> None:
+    """The command depends on the layers below; they say what happened, never how it exits."""
+    graph = import_graph()
+    importers = sorted(name for name, targets in graph.items() if "pipelines.cli" in targets)
+    assert importers == []
+
+
+def test_the_exit_codes_are_defined_in_the_command_only() -> None:
+    modules = project_modules()
+    defining = sorted(
+        name
+        for name, path in modules.items()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Name)
+        and isinstance(node.ctx, ast.Store)
+        and node.id.startswith("EXIT_")
+    )
+    assert set(defining) == {"pipelines.cli"}
