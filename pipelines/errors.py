@@ -78,7 +78,7 @@ def redact(text: str) -> str:
     return re.sub(r"(\w+://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
 
 
-# --- Ctrl-C ----------------------------------------------------------------------------------
+# --- Ctrl-C ---------------------------------------------------------------------------------------
 
 
 def interrupted(chain: list[BaseException], command: str = "load") -> str:
@@ -131,7 +131,7 @@ def interrupted(chain: list[BaseException], command: str = "load") -> str:
     )
 
 
-# --- configuration: bad input, before any request -----------------------------------------------
+# --- configuration: bad input, before any request -------------------------------------------------
 
 
 def _configuration_error(item: BaseException) -> str | None:
@@ -252,7 +252,7 @@ CONFIG_EXPLAINERS: tuple[Callable[[BaseException], str | None], ...] = (
 )
 
 
-# --- the environment: files, locks, disks -------------------------------------------------------
+# --- the environment: files, locks, disks ---------------------------------------------------------
 
 
 def _locked(m: re.Match[str]) -> Problem:
