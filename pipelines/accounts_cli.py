@@ -1,4 +1,7 @@
-"""`livechat-reports load` and `check` with many accounts: one line per account."""
+"""`livechat-reports load` and `check` with many accounts: one line per account.
+
+These say whether every account passed; the command turns that into its exit code.
+"""
 
 from __future__ import annotations
 
@@ -20,20 +23,19 @@ from pipelines.accounts import (
     read_accounts,
     run_accounts,
 )
-from pipelines.cli import print_notes
-from pipelines.errors import explain
+from pipelines.diagnosis import diagnose
+from pipelines.summary import check_details, print_notes
 
 # The settings of an account section that `check` takes (it loads nothing, so no start_date).
 CHECKED_SETTINGS = ("timezone", "filters", "breakdowns", "breakdown_reports", "breakdown_groups")
 
-EXIT_OK, EXIT_FAILED = 0, 1
 
-
-def cmd_load_accounts(args: argparse.Namespace, source_options: dict[str, Any]) -> int:
+def load_many(args: argparse.Namespace, source_options: dict[str, Any]) -> bool:
     """Load every configured account (or `--accounts`), then build the views once.
 
     Returns:
-        0 when every account loaded, 1 when any failed (the others are loaded all the same).
+        Whether every account loaded and the views were built (when one account fails, the
+        others are loaded all the same).
 
     Raises:
         AccountConfigError: On bad account configuration, before any request (exit 2).
@@ -69,25 +71,23 @@ def cmd_load_accounts(args: argparse.Namespace, source_options: dict[str, Any]) 
     )
     print_accounts_summary(result)
     if result.transform_error is not None:
-        _, message = explain(result.transform_error, "load")
-        print(message, file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_FAILED if result.failed else EXIT_OK
+        print(diagnose(result.transform_error, "load").message, file=sys.stderr)
+        return False
+    return not result.failed
 
 
-def cmd_check_accounts(args: argparse.Namespace, options: dict[str, Any]) -> int:
+def check_many(args: argparse.Namespace, options: dict[str, Any]) -> bool:
     """Check every configured account (or `--accounts`) with one request each.
 
     Every account's settings are validated before the first request; then each account is
     checked with its own token, and a failure does not stop the others.
 
     Returns:
-        0 when every account passed, 1 when any failed.
+        Whether every account passed.
 
     Raises:
         AccountConfigError: On bad account configuration, before any request (exit 2).
     """
-    from pipelines.cli import check_details
     from sources.livechat.check import ConnectionCheckError, check_connection
 
     check_no_single_account(configured_names())
@@ -119,7 +119,7 @@ def cmd_check_accounts(args: argparse.Namespace, options: dict[str, Any]) -> int
             print(line)
     if failed:
         print(f"{failed} of {len(accounts)} accounts failed the check.", file=sys.stderr)
-    return EXIT_FAILED if failed else EXIT_OK
+    return not failed
 
 
 def _progress_line(result: AccountResult) -> str:
@@ -150,7 +150,7 @@ def print_accounts_summary(result: ManyAccountsResult, out: TextIO | None = None
             print_notes(s, out, indent=f"  {name}  ")
         else:
             assert r.error is not None
-            _, message = explain(r.error, "load")
+            message = diagnose(r.error, "load").message
             print(
                 f"  {name}  FAILED  after {snapshot.done} requests answered"
                 f"  account_id {r.account.account_id}: {message}",

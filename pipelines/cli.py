@@ -10,8 +10,13 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from pipelines.diagnosis import Kind
+
+# The exit codes, here only: the layers below say what kind of failure it was
+# (`pipelines.diagnosis.Kind`) or whether everything passed, and `exit_code` turns that into these.
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 # Stopped by Ctrl-C (SIGINT), as shells report a process that SIGINT ended: 128 + 2.
 EXIT_INTERRUPTED = 130
@@ -159,56 +164,23 @@ def _source_options(args: argparse.Namespace) -> dict[str, Any]:
     return with_rehearsed_now(options)
 
 
-def _print_summary(summary: Any, out: Any = None) -> None:
-    out = out or sys.stdout
-    days = f"{summary.first_day}..{summary.last_day}" if summary.first_day else "no new days"
-    print(f"Loaded {sum(summary.rows.values())} rows, {days}, in {summary.seconds:.1f}s", file=out)
-    print(f"  into: {summary.destination}", file=out)
-    views = summary.views
-    if views is not None:
-        built = "unchanged" if views.unchanged else f"{len(views.built)} built, {views.tests} tests"
-        print(f"  views: {built}", file=out)
-    print(f"  requests: {summary.requests} ({summary.retried} retried)", file=out)
-    if summary.finished_pending:
-        print(
-            f"  finished {summary.finished_pending} package(s) of an interrupted run first",
-            file=out,
-        )
-    if summary.discarded_pending:
-        print(
-            f"  discarded {summary.discarded_pending} package(s) of an interrupted run that could"
-            " not be loaded; their days were loaded again",
-            file=out,
-        )
-    for table, count in summary.rows.items():
-        print(f"  {table:<40} {count:>8}", file=out)
-    print_notes(summary, out)
-
-
-def print_notes(summary: Any, out: Any, indent: str = "  ") -> None:
-    """Print what the summary found worth a look that did not fail the load."""
-    from pipelines.groups import unseen_note
-
-    for group in summary.unseen_groups:
-        print(f"{indent}note: {unseen_note(group)}", file=out)
-
-
 def cmd_load(args: argparse.Namespace) -> int:
     """Run `livechat-reports load`."""
     from pipelines.accounts import configured_names
     from pipelines.livechat_reports import build_pipeline, run_load
     from pipelines.progress import progress_for
+    from pipelines.summary import print_summary
 
     if args.accounts is not None or args.account_concurrency is not None or configured_names():
-        from pipelines.accounts_cli import cmd_load_accounts
+        from pipelines.accounts_cli import load_many
 
-        return cmd_load_accounts(args, _source_options(args))
+        return EXIT_OK if load_many(args, _source_options(args)) else EXIT_FAILED
     pipeline = build_pipeline(args.pipeline_name, args.destination, args.dataset, args.duckdb_file)
     with progress_for(sys.stderr) as progress:
         summary = run_load(
             pipeline, _source_options(args), transform=not args.no_transform, progress=progress
         )
-    _print_summary(summary)
+    print_summary(summary)
     return EXIT_OK
 
 
@@ -253,6 +225,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Run `livechat-reports demo`: emulator on loopback, 90 days into a DuckDB file of its own."""
     from pipelines.livechat_reports import build_pipeline, duckdb_path, run_load
     from pipelines.progress import progress_for
+    from pipelines.summary import print_summary
     from sources.livechat.credentials import PersonalAccessTokenCredentials
     from sources.livechat_emulator import Emulator, ReportsAPI
 
@@ -272,7 +245,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         }
         with progress_for(sys.stderr) as progress:
             summary = run_load(pipeline, options, progress=progress)
-    _print_summary(summary)
+    print_summary(summary)
     print()
     print(DEMO_QUERIES.format(file=duckdb_path(args.duckdb_file)))
     from pipelines.dashboard.command import demo_dashboard
@@ -292,15 +265,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Run `livechat-reports check`: one request; no pipeline, state or data is written."""
     from pipelines.accounts import configured_names
     from pipelines.clock import with_rehearsed_now
+    from pipelines.summary import check_details
     from sources.livechat.check import ConnectionCheckError, check_connection
 
     options = {k: v for k in ("base_url", "timezone") if (v := getattr(args, k)) is not None}
     options = with_rehearsed_now(options)
 
     if args.accounts is not None or configured_names():
-        from pipelines.accounts_cli import cmd_check_accounts
+        from pipelines.accounts_cli import check_many
 
-        return cmd_check_accounts(args, options)
+        return EXIT_OK if check_many(args, options) else EXIT_FAILED
     try:
         result = check_connection(**options)
     except ConnectionCheckError as error:
@@ -315,27 +289,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def check_details(result: Any) -> list[str]:
-    """The lines under a passed check: today's chats, the answer's time, a breakdown's cost."""
-    lines = [
-        f"  {result.day} in {result.timezone}: {result.total_chats} chats;"
-        f" answered in {result.seconds:.2f}s"
-    ]
-    if result.grouped_reports:
-        lines.append(
-            f"  breakdown by group: {len(result.grouped_reports)} reports, a daily run asks"
-            f" {result.requests_per_group} more requests per group"
-        )
-    days = result.groups_days
-    for group in result.unseen_groups:
-        lines.append(
-            f"  listed group {group} has no chats in chats/groups from {days.first} to"
-            f" {days.last}: check the id (a load asks for it every day, and its days without"
-            " data store no row)"
-        )
-    return lines
-
-
 def cmd_emulator(args: argparse.Namespace) -> int:
     """Run `livechat-reports emulator` in the foreground."""
     from sources.livechat_emulator.cli import serve
@@ -343,11 +296,17 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     return serve(args)
 
 
-def _explain(error: BaseException, command: str = "load") -> tuple[int, str]:
-    """Map an exception to an exit code and one clear message (see `pipelines.errors`)."""
-    from pipelines.errors import explain
+def exit_code(kind: Kind) -> int:
+    """The exit code of a kind of failure: 2 bad input, 1 failed (for now or for good), 130."""
+    from pipelines.diagnosis import Kind
 
-    return explain(error, command)
+    codes = {
+        Kind.BAD_INPUT: EXIT_BAD_INPUT,
+        Kind.MAY_PASS_LATER: EXIT_FAILED,
+        Kind.FAILED: EXIT_FAILED,
+        Kind.INTERRUPTED: EXIT_INTERRUPTED,
+    }
+    return codes[kind]
 
 
 def _configure_logging(debug: bool) -> None:
@@ -382,12 +341,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (Exception, KeyboardInterrupt) as error:
-        code, message = _explain(error, args.command)
+        from pipelines.diagnosis import diagnose
+
+        diagnosis = diagnose(error, args.command)
         if args.debug:
             traceback.print_exc()
-        print(message, file=sys.stderr)
+        print(diagnosis.message, file=sys.stderr)
         logger.debug("failed after %.1fs", time.monotonic() - started)
-        return code
+        return exit_code(diagnosis.kind)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,7 @@
-"""Turn what went wrong into an exit code and a message a person can act on.
+"""The words for what went wrong: what happened, with the values, and what to do about it.
 
-Exit codes: 0 success; 1 the run failed and may succeed once the environment is fixed (an API
-error, a locked or read-only file, a full disk); 2 bad input or configuration, found before any
-API request (a setting of the wrong type, an unknown report or destination, a DuckDB path that
-names no usable database file); 130 stopped by Ctrl-C (SIGINT).
+`pipelines.diagnosis` decides the kind of a failure and picks the message from these; the
+command and Dagster only read its answer. Nothing here knows exit codes or retries.
 """
 
 from __future__ import annotations
@@ -28,10 +26,8 @@ from dlt.common.exceptions import MissingDependencyException
 from dlt.pipeline.exceptions import InvalidPipelineName, PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED
-from pipelines.destination import DestinationUnusable, LoadFootprint, load_footprint, package_tables
-from sources.livechat.exceptions import ConfigurationError, LiveChatError
-from transforms.runner import TransformFailed
+from pipelines.destination import LoadFootprint, load_footprint
+from sources.livechat.exceptions import ConfigurationError
 
 NEXT_RUN = (
     "run the load again: it finishes this package first (its days are replaced, nothing is"
@@ -49,56 +45,15 @@ class Problem:
     """A recognised cause: what happened (with the value) and what to do about it.
 
     Attributes:
-        code: The exit code it deserves on its own.
+        bad_input: Whether the input is wrong (a path that names no usable database file), not
+            the state of the machine (a locked file, a full disk), which may change on its own.
         what: One sentence, without the final period.
         todo: What to do, one or two sentences.
     """
 
-    code: int
+    bad_input: bool
     what: str
     todo: str
-
-
-def explain(error: BaseException, command: str = "load") -> tuple[int, str]:
-    """Map an exception from a command to an exit code and one clear message.
-
-    Args:
-        error: What the command raised.
-        command: The command that ran (`load`, `transform`, `demo`), for the wording.
-
-    Returns:
-        The exit code and the message for stderr (a few lines at most, no traceback).
-    """
-    chain = exception_chain(error)
-    if any(isinstance(item, KeyboardInterrupt) for item in chain):
-        return EXIT_INTERRUPTED, interrupted(chain, command)
-    for explain_config in CONFIG_EXPLAINERS:
-        for item in chain:
-            message = explain_config(item)
-            if message is not None:
-                return EXIT_BAD_INPUT, message
-    for item in chain:
-        if isinstance(item, TransformFailed):
-            loaded = "The data is loaded, but the views are not: " if command != "transform" else ""
-            return EXIT_FAILED, f"{loaded}{item}"
-        if isinstance(item, LiveChatError):
-            return EXIT_FAILED, f"{command.capitalize()} failed: {item}"
-    problem = environment_problem(chain)
-    step = next((i for i in chain if isinstance(i, PipelineStepFailed)), None)
-    if any(isinstance(i, DestinationUnusable) for i in chain):
-        return _before_any_request(chain, problem)
-    if step is not None and step.step == "load" and step.load_id:
-        return _load_step_failed(step, chain, problem)
-    if step is not None:
-        cause = problem.what if problem else one_line(chain[-1])
-        todo = f" {problem.todo}" if problem else ""
-        return (problem.code if problem else EXIT_FAILED), (
-            f"The {step.step} step failed: {cause}. Nothing of this run reached the destination."
-            f"{todo} Then run the load again (it finishes or redoes what this run left)."
-        )
-    if problem is not None:
-        return problem.code, f"{problem.what}. {problem.todo}"
-    return EXIT_FAILED, f"{command.capitalize()} failed: {type(error).__name__}: {one_line(error)}"
 
 
 def exception_chain(error: BaseException) -> list[BaseException]:
@@ -123,7 +78,7 @@ def redact(text: str) -> str:
     return re.sub(r"(\w+://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
 
 
-# --- Ctrl-C: exit 130 ----------------------------------------------------------------------------
+# --- Ctrl-C ---------------------------------------------------------------------------------------
 
 
 def interrupted(chain: list[BaseException], command: str = "load") -> str:
@@ -176,7 +131,7 @@ def interrupted(chain: list[BaseException], command: str = "load") -> str:
     )
 
 
-# --- configuration: exit 2, before any request -------------------------------------------------
+# --- configuration: bad input, before any request -------------------------------------------------
 
 
 def _configuration_error(item: BaseException) -> str | None:
@@ -297,12 +252,12 @@ CONFIG_EXPLAINERS: tuple[Callable[[BaseException], str | None], ...] = (
 )
 
 
-# --- the environment: files, locks, disks -------------------------------------------------------
+# --- the environment: files, locks, disks ---------------------------------------------------------
 
 
 def _locked(m: re.Match[str]) -> Problem:
     return Problem(
-        EXIT_FAILED,
+        False,
         f"The DuckDB file `{m['path']}` is in use by another program: {m['program']}"
         f" (PID {m['pid']})",
         f"Close that program, or wait until it closes the file. {LOCK_ADVICE}",
@@ -311,7 +266,7 @@ def _locked(m: re.Match[str]) -> Problem:
 
 def _not_duckdb(m: re.Match[str]) -> Problem:
     return Problem(
-        EXIT_BAD_INPUT,
+        True,
         f"`{m['path']}` is not a DuckDB database (it is damaged, or another kind of file)",
         "If the path is wrong, point --duckdb-file at the right file. If the file is damaged,"
         " restore it from a backup, or move it aside and reload the history into a new file"
@@ -321,7 +276,7 @@ def _not_duckdb(m: re.Match[str]) -> Problem:
 
 def _is_directory(m: re.Match[str]) -> Problem:
     return Problem(
-        EXIT_BAD_INPUT,
+        True,
         f"`{m['path']}` is a directory, not a DuckDB file",
         f"Give --duckdb-file a file name, e.g. `{Path(m['path']) / 'livechat.duckdb'}`.",
     )
@@ -332,7 +287,7 @@ def _no_directory(m: re.Match[str]) -> Problem | None:
     if parent.is_dir():
         return None
     return Problem(
-        EXIT_BAD_INPUT,
+        True,
         f"The DuckDB file `{m['path']}` cannot be created: the directory `{parent}` does not exist",
         "Create the directory, or point --duckdb-file at a file in an existing one.",
     )
@@ -340,7 +295,7 @@ def _no_directory(m: re.Match[str]) -> Problem | None:
 
 def _read_only(m: re.Match[str]) -> Problem:
     return Problem(
-        EXIT_FAILED,
+        False,
         f"`{m['path']}` cannot be written: its file system is read-only",
         "Make the file system writable again (remount it read-write), or point --duckdb-file"
         " at a file on a writable one.",
@@ -349,7 +304,7 @@ def _read_only(m: re.Match[str]) -> Problem:
 
 def _denied(m: re.Match[str]) -> Problem:
     return Problem(
-        EXIT_FAILED,
+        False,
         f"`{m['path']}` cannot be written: permission denied",
         "Give the user that runs the load write access to the file and its directory, or point"
         " --duckdb-file at a file it may write.",
@@ -362,7 +317,7 @@ def _no_space(m: re.Match[str]) -> Problem:
 
 def _disk_full(path: str) -> Problem:
     return Problem(
-        EXIT_FAILED,
+        False,
         f"The disk is full: writing `{path}` failed (no space left on device)",
         f"Free space on the file system that holds `{Path(path).parent}`.",
     )
@@ -408,7 +363,7 @@ def _os_error_problem(error: OSError) -> Problem | None:
     if error.errno == errno.ENOSPC:
         if path is None:
             return Problem(
-                EXIT_FAILED,
+                False,
                 "A disk is full (no space left on device)",
                 "Free space where the DuckDB file and the pipeline's working directory"
                 " (DLT_DATA_DIR) are.",
@@ -419,44 +374,11 @@ def _os_error_problem(error: OSError) -> Problem | None:
             "its file system is read-only" if error.errno == errno.EROFS else "permission denied"
         )
         return Problem(
-            EXIT_FAILED,
+            False,
             f"`{path}` cannot be written: {reason}",
             "Make it writable for the user that runs the load.",
         )
     return None
-
-
-# --- failures of a step --------------------------------------------------------------------------
-
-
-def _before_any_request(chain: list[BaseException], problem: Problem | None) -> tuple[int, str]:
-    nothing = "Nothing was requested from the API and nothing was changed."
-    if problem is not None:
-        return problem.code, f"{problem.what}. {nothing} {problem.todo}"
-    unusable = next(i for i in chain if isinstance(i, DestinationUnusable))
-    return EXIT_FAILED, (
-        f"Cannot open the destination `{unusable.destination}`: {one_line(chain[-1])}. {nothing}"
-        " Check that it is reachable and its credentials are right, then run the load again."
-    )
-
-
-def _load_step_failed(
-    step: PipelineStepFailed, chain: list[BaseException], problem: Problem | None
-) -> tuple[int, str]:
-    cause = problem.what if problem else one_line(chain[-1])
-    lines = [f"The load step failed: {cause}."]
-    load_id, pipeline = step.load_id, typing.cast(Pipeline, step.pipeline)
-    try:
-        lines.append(describe_footprint(load_footprint(pipeline, load_id)))
-    except Exception as e:
-        tables = len(package_tables(pipeline, load_id))
-        lines.append(
-            f"The destination could not be inspected ({one_line(e, 160)}), so it is unknown"
-            f" which of the {tables} tables of load {load_id} got rows before the failure."
-        )
-    todo = f"{problem.todo} Then " if problem else "Once the cause is fixed, "
-    lines.append(todo + NEXT_RUN)
-    return (problem.code if problem else EXIT_FAILED), "\n".join(lines)
 
 
 def describe_footprint(footprint: LoadFootprint) -> str:

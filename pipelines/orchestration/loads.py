@@ -42,13 +42,11 @@ from pipelines.accounts import (
     configured_names,
     read_accounts,
 )
-from pipelines.cli import EXIT_BAD_INPUT
 from pipelines.clock import with_rehearsed_now
-from pipelines.errors import explain
+from pipelines.diagnosis import Kind, diagnose
 from pipelines.livechat_reports import LoadSummary, run_load
 from sources.livechat import livechat_reports
 from sources.livechat.credentials import PersonalAccessTokenCredentials
-from sources.livechat.exceptions import LiveChatAPIError
 from sources.livechat.lineage import LINEAGE_TABLE
 from sources.livechat.meaning import ACCOUNTS_TABLE
 from sources.livechat.reports import REPORTS
@@ -62,8 +60,6 @@ KEY_PREFIX = "livechat"
 POOL = "livechat_destination"
 # Transient failures (timeouts, 5xx, a locked file) are tried again later; see `failure`.
 RETRY_POLICY = RetryPolicy(max_retries=2, delay=60, backoff=Backoff.EXPONENTIAL)
-# HTTP answers that a later attempt cannot change: the account's token or settings are wrong.
-FINAL_STATUSES = frozenset({400, 401, 403, 404, 422})
 
 
 class LoadConfig(Config):
@@ -241,29 +237,37 @@ def materializations(summary: LoadSummary, dataset: str) -> Iterator[Materialize
 
 def failure(name: str, account: Account | None, error: BaseException) -> Failure:
     """Say which account failed, why, and what to do; retry only what may pass later."""
-    code, message = explain(error, "load")
+    diagnosis = diagnose(error, "load")
     account_id = f" (account_id {account.account_id})" if account is not None else ""
-    final = code == EXIT_BAD_INPUT or _final_answer(error)
-    todo = (
-        f"Fix its section [{SECTION}.{name}] (token or settings), then materialize partition"
-        f" `{name}` again."
-        if final
-        else "It is retried; if it keeps failing, materialize this partition again later."
-    )
+    retry = allow_retries(diagnosis.kind)
+    if retry:
+        todo = "It is retried; if it keeps failing, materialize this partition again later."
+    elif diagnosis.kind is Kind.INTERRUPTED:
+        todo = f"Materialize partition `{name}` again to go on."
+    else:
+        todo = (
+            f"Fix its section [{SECTION}.{name}] (token or settings), then materialize partition"
+            f" `{name}` again."
+        )
     return Failure(
         description=(
-            f"Account `{name}`{account_id} failed: {message} The other accounts are not"
-            f" affected. {todo}"
+            f"Account `{name}`{account_id} failed: {diagnosis.message} The other accounts are"
+            f" not affected. {todo}"
         ),
         metadata={"account": MetadataValue.text(name)},
-        allow_retries=not final,
+        allow_retries=retry,
     )
 
 
-def _final_answer(error: BaseException) -> bool:
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, LiveChatAPIError) and seen.status in FINAL_STATUSES:
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+def allow_retries(kind: Kind) -> bool:
+    """Whether Dagster tries a step that failed so again: only when it may pass later.
+
+    Bad input and a final answer need a fix first; an interrupted run was stopped on purpose.
+    """
+    retried = {
+        Kind.BAD_INPUT: False,
+        Kind.FAILED: False,
+        Kind.MAY_PASS_LATER: True,
+        Kind.INTERRUPTED: False,
+    }
+    return retried[kind]

@@ -10,7 +10,7 @@ import dlt
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
-from .client import LiveChatClient, check_rehearsal, rehearsed_clock, utc_now
+from .client import DEFAULT_BASE_URL, LiveChatClient, check_rehearsal, rehearsed_clock, utc_now
 from .credentials import LiveChatCredentials, OAuthCredentials, PersonalAccessTokenCredentials
 from .directory import GroupDirectory
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
@@ -21,9 +21,8 @@ from .reports import REPORTS, REPORTS_BY_NAME, ReportSpec
 from .settings import Settings, check_timezone, resolve_http, resolve_settings
 from .windows import today_in
 
-DEFAULT_BASE_URL = "https://api.livechatinc.com"
-
 __all__ = [
+    "DEFAULT_BASE_URL",
     "REPORTS",
     "REPORTS_BY_NAME",
     "ConfigurationError",

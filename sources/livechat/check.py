@@ -18,8 +18,7 @@ from typing import Any
 import dlt
 from dlt.common.configuration import with_config
 
-from . import DEFAULT_BASE_URL
-from .client import HINTS, RETRY_STATUSES, LiveChatClient, check_rehearsal
+from .client import DEFAULT_BASE_URL, HINTS, RETRY_STATUSES, LiveChatClient, check_rehearsal
 from .credentials import LiveChatCredentials
 from .directory import GROUPS_REPORT
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError

@@ -24,6 +24,9 @@ from .exceptions import ConfigurationError, LiveChatAPIError
 logger = logging.getLogger("livechat_reports")
 T = TypeVar("T")
 
+# Where the API lives unless `base_url` says otherwise (the source's and the check's default).
+DEFAULT_BASE_URL = "https://api.livechatinc.com"
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 HINTS = {
     401: "Check `account_id` and `personal_access_token` (or `access_token`) in .dlt/secrets.toml.",
