@@ -65,7 +65,11 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Return the command-line parser."""
+    """Return the command-line parser.
+
+    It is long because it is a flat list of every subcommand's options, read top to bottom;
+    split, a command's options would be scattered over several functions.
+    """
     from sources.livechat_emulator.cli import add_arguments as add_emulator_arguments
 
     parser = argparse.ArgumentParser(

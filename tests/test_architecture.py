@@ -178,3 +178,29 @@ def test_the_exit_codes_are_defined_in_the_command_only() -> None:
         and node.id.startswith("EXIT_")
     )
     assert set(defining) == {"pipelines.cli"}
+
+
+# Functions longer than this many lines of code (the docstring not counted) must say why.
+MAX_FUNCTION_LINES = 60
+LONG_REASON = "It is long because"
+
+
+def long_functions() -> Iterator[str]:
+    """Yield each function of sources/ and pipelines/ over the limit whose docstring has no reason."""
+    for package in ("sources", "pipelines"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+            for node in ast.walk(tree):
+                if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                docstring = ast.get_docstring(node) or ""
+                body = node.body[1:] if docstring else node.body
+                if not body:
+                    continue
+                lines = (node.end_lineno or node.lineno) - body[0].lineno + 1
+                if lines > MAX_FUNCTION_LINES and LONG_REASON not in docstring:
+                    yield f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)"
+
+
+def test_no_function_is_longer_than_60_lines_without_saying_why() -> None:
+    assert list(long_functions()) == []

@@ -487,6 +487,17 @@ def _form_test(
     return test
 
 
+@dataclass
+class _Parsed:
+    """What `parse_filters` gathers while it reads one filter after another."""
+
+    pairs: list[TimePair] = field(default_factory=list)
+    spec: dict[str, Any] = field(default_factory=dict)
+    chat_tests: list[ChatTest] = field(default_factory=list)
+    greeting_tests: list[Callable[[GreetingEvent], bool]] = field(default_factory=list)
+    agent_tests: list[Callable[[str], bool]] = field(default_factory=list)
+
+
 def parse_filters(raw: Any, accepts: Accepts) -> Filters:
     """Validate a request's `filters` against what one report accepts.
 
@@ -502,14 +513,10 @@ def parse_filters(raw: Any, accepts: Accepts) -> Filters:
     """
     if not isinstance(raw, dict):
         raise ValidationError("`filters` must be an object")
-    pairs: list[TimePair] = []
+    parsed = _Parsed()
     top = _time_pair(raw, "filters")
     if top:
-        pairs.append(TimePair("filters", *top))
-    spec: dict[str, Any] = {}
-    chat_tests: list[ChatTest] = []
-    greeting_tests: list[Callable[[GreetingEvent], bool]] = []
-    agent_tests: list[Callable[[str], bool]] = []
+        parsed.pairs.append(TimePair("filters", *top))
     if "forms" in raw and "surveys" in raw:
         raise ValidationError("give `filters.forms` or `filters.surveys` (its v3.4 name), not both")
     for name, value in raw.items():
@@ -520,52 +527,58 @@ def parse_filters(raw: Any, accepts: Accepts) -> Filters:
             raise ValidationError(
                 f"filter `{name}` is not accepted by this report; accepted filters: {accepted}"
             )
-        modes = accepts.filters[name]
-        if name == "greetings":
-            checked, window, tests, displays = _greetings(value, modes)
-            if window:
-                pairs.append(TimePair("greetings", *window))
-            rest = {k: v for k, v in checked.items() if k not in ("from", "to")}
-            if rest:
-                spec[name] = rest
-            chat_tests.extend(tests)
-            greeting_tests.extend(displays)
-        elif name == "properties":
-            spec[name], tests = _properties(value)
-            chat_tests.extend(tests)
-        elif name == "agent_response":
-            spec[name], tests = _agent_response(value, modes)
-            chat_tests.extend(tests)
-        elif name in ("forms", "surveys"):
-            spec[name], pair, tests = _forms(name, value)
-            if pair:
-                pairs.append(pair)
-            chat_tests.extend(tests)
-        elif name == "event_types":
-            event_modes = [m for m in modes if m != "exists"]
-            spec[name] = _check_mode_spec(
-                "filters.event_types", value, str, event_modes, allowed_values=EVENT_TYPES
-            )
-            chat_tests.append(_chat_test(spec[name], name))
-        else:
-            item_type = int if name in INT_FILTERS else str
-            checked = _check_mode_spec(f"filters.{name}", value, item_type, modes)
-            spec[name] = checked
-            if accepts.target == "chats":
-                chat_tests.append(_chat_test(checked, name))
-            elif accepts.target == "greetings":
-                greeting_tests.append(_test(checked, GREETING_VALUES[name]))
-            else:
-                agent_tests.append(_test(checked, AGENT_VALUES[name]))
-    if len(pairs) > 1:
-        kinds = " and ".join(PAIR_NAMES[p.kind] for p in pairs)
+        _parse_one(name, value, accepts, parsed)
+    if len(parsed.pairs) > 1:
+        kinds = " and ".join(PAIR_NAMES[p.kind] for p in parsed.pairs)
         raise ValidationError(
             f"filters must contain exactly one pair of time-based filters; got {kinds}"
         )
     return Filters(
-        spec=spec,
-        pair=pairs[0] if pairs else None,
-        chat_tests=tuple(chat_tests),
-        greeting_tests=tuple(greeting_tests),
-        agent_tests=tuple(agent_tests),
+        spec=parsed.spec,
+        pair=parsed.pairs[0] if parsed.pairs else None,
+        chat_tests=tuple(parsed.chat_tests),
+        greeting_tests=tuple(parsed.greeting_tests),
+        agent_tests=tuple(parsed.agent_tests),
     )
+
+
+def _parse_one(name: str, value: Any, accepts: Accepts, parsed: _Parsed) -> None:
+    """Validate one accepted filter and add its spec, time pair and tests to `parsed`."""
+    modes = accepts.filters[name]
+    spec = parsed.spec
+    if name == "greetings":
+        checked, window, tests, displays = _greetings(value, modes)
+        if window:
+            parsed.pairs.append(TimePair("greetings", *window))
+        rest = {k: v for k, v in checked.items() if k not in ("from", "to")}
+        if rest:
+            spec[name] = rest
+        parsed.chat_tests.extend(tests)
+        parsed.greeting_tests.extend(displays)
+    elif name == "properties":
+        spec[name], tests = _properties(value)
+        parsed.chat_tests.extend(tests)
+    elif name == "agent_response":
+        spec[name], tests = _agent_response(value, modes)
+        parsed.chat_tests.extend(tests)
+    elif name in ("forms", "surveys"):
+        spec[name], pair, tests = _forms(name, value)
+        if pair:
+            parsed.pairs.append(pair)
+        parsed.chat_tests.extend(tests)
+    elif name == "event_types":
+        event_modes = [m for m in modes if m != "exists"]
+        spec[name] = _check_mode_spec(
+            "filters.event_types", value, str, event_modes, allowed_values=EVENT_TYPES
+        )
+        parsed.chat_tests.append(_chat_test(spec[name], name))
+    else:
+        item_type = int if name in INT_FILTERS else str
+        checked = _check_mode_spec(f"filters.{name}", value, item_type, modes)
+        spec[name] = checked
+        if accepts.target == "chats":
+            parsed.chat_tests.append(_chat_test(checked, name))
+        elif accepts.target == "greetings":
+            parsed.greeting_tests.append(_test(checked, GREETING_VALUES[name]))
+        else:
+            parsed.agent_tests.append(_test(checked, AGENT_VALUES[name]))
