@@ -52,8 +52,16 @@ def _run(emulator: Emulator, folder: Path) -> subprocess.CompletedProcess[str]:
 def _interrupt(emulator: Emulator, folder: Path, step: str) -> tuple[int, str, str]:
     """Run the command and send it SIGINT in the middle of `step` (extract or load)."""
     argv, env = _command(emulator, folder)
+    # As from a shell: pytest-xdist's workers ignore SIGINT, and a Python started with SIGINT
+    # ignored keeps ignoring it (no KeyboardInterrupt), so the child gets the default back.
     process = subprocess.Popen(
-        argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        argv,
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stderr is not None
     before = []
