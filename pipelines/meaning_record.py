@@ -23,11 +23,11 @@ from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.pipeline.pipeline import Pipeline
 from dlt.pipeline.state_sync import load_pipeline_state_from_destination
 
+from pipelines.destination import LOADS_TABLE
 from sources.livechat.meaning import ACCOUNTS_TABLE, STATE_KEY
 
 logger = logging.getLogger("livechat_reports")
 
-LOADS_TABLE = "_dlt_loads"
 STATE_TABLE = "_dlt_pipeline_state"
 SOURCE_NAME = "livechat_reports"
 
