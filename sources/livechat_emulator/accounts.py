@@ -103,7 +103,7 @@ class Accounts:
                     401, "authentication", "Missing Authorization header"
                 )
             return unknown_path(path) or error(401, "authentication", "Invalid access token")
-        return self._accounts[account].handle(method, path, query, auth, body)
+        return self[account].handle(method, path, query, auth, body)
 
 
 @dataclass(frozen=True)
@@ -169,16 +169,33 @@ def build_accounts(
     """
     return Accounts(
         *(
-            ReportsAPI(
-                seed=spec.seed,
-                now=now,
-                license_start=license_start,
-                timezone=spec.timezone or timezone,
-                account_id=spec.account_id,
-                personal_access_token=spec.personal_access_token,
-                bearer_token=None,
-                page_size=page_size,
+            account_api(
+                spec, now=now, license_start=license_start, timezone=timezone, page_size=page_size
             )
             for spec in specs
         )
+    )
+
+
+def account_api(
+    spec: AccountSpec,
+    *,
+    now: float | None = None,
+    license_start: dt.date | None = None,
+    timezone: str = "UTC",
+    page_size: int = 25,
+) -> ReportsAPI:
+    """Build the `ReportsAPI` of one account spec (Basic auth only, no Bearer token).
+
+    `timezone` is the license timezone when the spec names none.
+    """
+    return ReportsAPI(
+        seed=spec.seed,
+        now=now,
+        license_start=license_start,
+        timezone=spec.timezone or timezone,
+        account_id=spec.account_id,
+        personal_access_token=spec.personal_access_token,
+        bearer_token=None,
+        page_size=page_size,
     )
