@@ -2,6 +2,7 @@
 
 from .accounts import Accounts
 from .app import ReportsAPI
+from .generated import GeneratedAccounts, generated_account
 from .reports import REPORTS, wilson_score
 from .server import Emulator, Switches, parse_faults, running_emulator
 
@@ -9,8 +10,10 @@ __all__ = [
     "REPORTS",
     "Accounts",
     "Emulator",
+    "GeneratedAccounts",
     "ReportsAPI",
     "Switches",
+    "generated_account",
     "parse_faults",
     "running_emulator",
     "wilson_score",
