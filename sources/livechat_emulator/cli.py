@@ -8,6 +8,7 @@ import sys
 
 from .accounts import ACCOUNT_SYNTAX, Accounts, AccountSpec, build_accounts, parse_accounts
 from .app import ReportsAPI
+from .generated import DEFAULT_PREFIX, GeneratedAccounts, check_prefix
 from .server import Emulator, Switches, parse_faults
 
 
@@ -39,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--unscoped-token", default=None, help="a Bearer token without reports_read (answers 403)"
     )
-    parser.add_argument(
+    several = parser.add_mutually_exclusive_group()
+    several.add_argument(
         "--accounts",
         type=_accounts,
         default=None,
@@ -47,6 +49,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve several accounts on one port, each with its own Basic token, seed and"
         " optional timezone, e.g. acme:tokenA:1,globex:tokenB:2:Europe/Warsaw (instead of"
         " --account-id, --personal-access-token, --bearer-token, --unscoped-token and --seed)",
+    )
+    several.add_argument(
+        "--accounts-count",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="serve N generated accounts, each built on its first request: account i (0-based)"
+        " is PREFIXi with Basic token token-PREFIXi, seed i and the --timezone (instead of"
+        " --accounts and the single-account options)",
+    )
+    parser.add_argument(
+        "--accounts-prefix",
+        type=_prefix,
+        default=None,
+        metavar="PREFIX",
+        help=f"start of the generated account ids (default {DEFAULT_PREFIX}; with"
+        " --accounts-count)",
     )
     parser.add_argument(
         "--page-size", type=int, default=25, help="records per page (queued_visitors_left)"
@@ -88,6 +107,25 @@ def _accounts(text: str) -> list[AccountSpec]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of accounts, 1 or more; got {text}"
+        )
+    return count
+
+
+def _prefix(text: str) -> str:
+    try:
+        return check_prefix(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _default(value: str | None, default: str) -> str:
     return default if value is None else value
 
@@ -105,15 +143,29 @@ def build(args: argparse.Namespace) -> Emulator:
     """Build an emulator from parsed options.
 
     Raises:
-        ValueError: When `--accounts` comes with single-account options.
+        ValueError: When `--accounts` or `--accounts-count` comes with single-account options,
+            or `--accounts-prefix` without `--accounts-count`.
     """
     api: ReportsAPI | Accounts
-    if args.accounts:
+    several = "--accounts-count" if args.accounts_count else "--accounts" if args.accounts else None
+    if args.accounts_prefix is not None and several != "--accounts-count":
+        raise ValueError("--accounts-prefix names generated accounts; add --accounts-count N")
+    if several:
         given = [f for name, f in SINGLE_ACCOUNT_OPTIONS.items() if getattr(args, name) is not None]
         if given:
             raise ValueError(
-                f"--accounts sets each account's id, token and seed; leave out {', '.join(given)}"
+                f"{several} sets each account's id, token and seed; leave out {', '.join(given)}"
             )
+    if args.accounts_count:
+        api = GeneratedAccounts(
+            args.accounts_count,
+            args.accounts_prefix or DEFAULT_PREFIX,
+            now=args.now,
+            license_start=args.license_start,
+            timezone=args.timezone,
+            page_size=args.page_size,
+        )
+    elif args.accounts:
         api = build_accounts(
             args.accounts,
             now=args.now,
@@ -152,8 +204,7 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"emulator: error: {e}", file=sys.stderr)
         return 2
-    apis = emulator.api if isinstance(emulator.api, Accounts) else [emulator.api]
-    accounts = ", ".join(f"account {a.account_id} seed {a.seed}" for a in apis)
+    accounts = _describe(emulator.api)
     print(
         f"LiveChat Reports API emulator on {emulator.url}/v3.6/reports/ ({accounts});"
         " Ctrl-C stops it",
@@ -166,3 +217,13 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         emulator.stop()
     return 0
+
+
+def _describe(api: ReportsAPI | Accounts) -> str:
+    if isinstance(api, GeneratedAccounts):
+        return (
+            f"generated accounts {api.describe()}, Basic token token-<id>, seed = the id's"
+            " number, built on first request"
+        )
+    apis = api if isinstance(api, Accounts) else [api]
+    return ", ".join(f"account {a.account_id} seed {a.seed}" for a in apis)
