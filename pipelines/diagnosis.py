@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines.dashboard.read import DashboardError, DatabaseBusy
 from pipelines.destination import DestinationUnusable, load_footprint, package_tables
 from pipelines.errors import (
     CONFIG_EXPLAINERS,
@@ -58,11 +59,15 @@ def diagnose(error: BaseException, command: str = "load") -> Diagnosis:
 
     Args:
         error: What the command raised (dlt's `PipelineStepFailed` is looked through).
-        command: The command that ran (`load`, `transform`, `demo`), for the wording.
+        command: The command that ran (`load`, `transform`, `demo`, `dashboard`), for the
+            wording.
     """
     chain = exception_chain(error)
     if any(isinstance(item, KeyboardInterrupt) for item in chain):
         return Diagnosis(Kind.INTERRUPTED, interrupted(chain, command))
+    dashboard = next((i for i in chain if isinstance(i, DashboardError)), None)
+    if dashboard is not None:
+        return Diagnosis(_dashboard_kind(dashboard), str(dashboard))
     for explain_config in CONFIG_EXPLAINERS:
         for item in chain:
             message = explain_config(item)
@@ -95,6 +100,15 @@ def diagnose(error: BaseException, command: str = "load") -> Diagnosis:
     return Diagnosis(
         later, f"{command.capitalize()} failed: {type(error).__name__}: {one_line(error)}"
     )
+
+
+def _dashboard_kind(error: DashboardError) -> Kind:
+    """A database a load is writing lets go when the load ends; anything else needs a fix.
+
+    The rest are an option or path to fix, a dataset with no marts (or none yet: the next
+    load finishes an unfinished one), an account the dataset does not hold, a missing extra.
+    """
+    return Kind.MAY_PASS_LATER if isinstance(error, DatabaseBusy) else Kind.BAD_INPUT
 
 
 def _later_or_final(chain: list[BaseException]) -> Kind:

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from unittest import mock
 
 import duckdb
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+import pipelines.dashboard as dashboard_package
 from pipelines import cli
-from pipelines.diagnosis import Kind, diagnose
+from pipelines.dashboard import build_html
+from pipelines.dashboard.command import check_options
+from pipelines.dashboard.read import DashboardError, DatabaseBusy, Marts, Reader, duckdb_reader
+from pipelines.diagnosis import Diagnosis, Kind, diagnose
 from sources.livechat.exceptions import ConfigurationError, LiveChatAPIError
 
 
@@ -141,3 +149,138 @@ def test_dagster_retries_only_what_may_pass_later() -> None:
         raised = failure("acme", None, step_failed("extract", make()))
         assert raised.allow_retries is allow_retries(kind), name
         assert "Account `acme` failed: " in (raised.description or ""), name
+
+
+def dashboard_error(make: Callable[[], Any]) -> BaseException:
+    """What the dashboard's own code raises when `make` runs it."""
+    with pytest.raises(DashboardError) as raised:
+        make()
+    return raised.value
+
+
+def no_file(tmp_path: Path) -> None:
+    with duckdb_reader(str(tmp_path / "nothing.duckdb"), "livechat_reports"):
+        pass
+
+
+def not_duckdb(tmp_path: Path) -> None:
+    (tmp_path / "notes.duckdb").write_text("not a database\n" * 1000)
+    with duckdb_reader(str(tmp_path / "notes.duckdb"), "livechat_reports"):
+        pass
+
+
+def held_by_a_load(tmp_path: Path) -> None:
+    (tmp_path / "busy.duckdb").touch()
+    with (
+        mock.patch.object(duckdb, "connect", side_effect=locked_file()),
+        duckdb_reader(str(tmp_path / "busy.duckdb"), "livechat_reports"),
+    ):
+        pass
+
+
+def fake_reader(relations: set[str], rows: list[tuple[Any, ...]]) -> Reader:
+    """A dataset holding these tables and views, whose every query returns `rows`."""
+    return Reader(
+        "livechat_reports",
+        "DuckDB file `lc.duckdb`",
+        lambda sql: (["found"], rows),
+        lambda name: name,
+        lambda: relations,
+        lambda table: set(),
+    )
+
+
+def no_marts(tmp_path: Path) -> None:
+    fake_reader(set(), []).read()
+
+
+def unfinished_first_load(tmp_path: Path) -> None:
+    fake_reader({"chats_total_chats"}, [(1,)]).read()
+
+
+def options(months: int, out: str) -> argparse.Namespace:
+    return argparse.Namespace(months=months, out=out)
+
+
+KPI_ROW = {"account_id": "acme", "report_date": "2024-01-01", "total_chats": 1}
+
+# Each failure of the dashboard, made by the dashboard's own code: its kind and exit code.
+DASHBOARD_ERRORS: dict[str, tuple[Callable[[Path], None], Kind, int]] = {
+    "--months 0": (lambda tmp_path: check_options(options(0, "page.html")), Kind.BAD_INPUT, 2),
+    "--out a directory": (
+        lambda tmp_path: check_options(options(6, str(tmp_path))),
+        Kind.BAD_INPUT,
+        2,
+    ),
+    "--out in no directory": (
+        lambda tmp_path: check_options(options(6, str(tmp_path / "missing" / "page.html"))),
+        Kind.BAD_INPUT,
+        2,
+    ),
+    "no DuckDB file": (no_file, Kind.BAD_INPUT, 2),
+    "not a DuckDB file": (not_duckdb, Kind.BAD_INPUT, 2),
+    "DuckDB file held by a load": (held_by_a_load, Kind.MAY_PASS_LATER, 1),
+    "marts not built": (no_marts, Kind.BAD_INPUT, 2),
+    "first load unfinished, no marts": (unfinished_first_load, Kind.BAD_INPUT, 2),
+    "no rows in kpi_daily": (
+        lambda tmp_path: build_html(Marts("livechat_reports", {"kpi_daily": []})),
+        Kind.BAD_INPUT,
+        2,
+    ),
+    "every day in an unfinished load": (
+        lambda tmp_path: build_html(
+            Marts("livechat_reports", {"kpi_daily": []}, unfinished_loads=1, unfinished_days=7)
+        ),
+        Kind.BAD_INPUT,
+        2,
+    ),
+    "an account with no data": (
+        lambda tmp_path: build_html(Marts("livechat_reports", {"kpi_daily": [KPI_ROW]}), "nobody"),
+        Kind.BAD_INPUT,
+        2,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", DASHBOARD_ERRORS)
+def test_each_dashboard_failure_has_its_kind_and_exit_code(name: str, tmp_path: Path) -> None:
+    make, kind, code = DASHBOARD_ERRORS[name]
+    error = dashboard_error(lambda: make(tmp_path))
+    diagnosis = diagnose(error, "dashboard")
+    assert (diagnosis.kind, cli.exit_code(diagnosis.kind)) == (kind, code)
+    assert diagnosis.message == str(error)  # the dashboard's own words, whole
+    assert diagnosis.message.strip() and "Traceback" not in diagnosis.message
+
+
+def test_a_missing_dashboard_extra_is_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "altair", None)  # `import altair` raises ImportError
+    error = dashboard_error(lambda: build_html(Marts("livechat_reports", {"kpi_daily": []})))
+    diagnosis = diagnose(error, "dashboard")
+    assert cli.exit_code(diagnosis.kind) == 2 and diagnosis.kind is Kind.BAD_INPUT
+    assert 'pip install "livechat-reports[dashboard]"' in diagnosis.message
+
+
+def test_a_dashboard_failure_keeps_its_kind_when_raised_while_handling_another() -> None:
+    try:
+        try:
+            raise OSError("disk full")
+        except OSError:
+            raise DatabaseBusy("The DuckDB file `lc.duckdb` is being written") from None
+    except DatabaseBusy as error:
+        assert diagnose(error, "dashboard").kind is Kind.MAY_PASS_LATER
+    try:
+        try:
+            raise api_error(503)
+        except LiveChatAPIError:
+            raise DashboardError("--months must be 1 or more, got 0.")  # noqa: B904
+    except DashboardError as error:
+        assert diagnose(error, "dashboard") == Diagnosis(
+            Kind.BAD_INPUT, "--months must be 1 or more, got 0."
+        )
+
+
+def test_the_dashboard_holds_no_exit_code() -> None:
+    """Its failures say what happened; `diagnose` gives the kind and the command the code."""
+    package = Path(dashboard_package.__file__).parent
+    for path in sorted(package.glob("*.py")):
+        assert "exit_code" not in path.read_text(encoding="utf-8"), path.name

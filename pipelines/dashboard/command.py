@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import DEFAULT_MONTHS, DashboardError, warm_bundle_cache, write_dashboard
+from . import (
+    DEFAULT_MONTHS,
+    DashboardError,
+    DashboardResult,
+    warm_bundle_cache,
+    write_dashboard,
+)
 from .read import Marts, client_reader, duckdb_reader
 
 DEFAULT_OUT = "livechat-dashboard.html"
@@ -35,7 +41,7 @@ def check_options(args: argparse.Namespace) -> None:
     """Refuse bad options before anything is read.
 
     Raises:
-        DashboardError: With exit code 2.
+        DashboardError: An option to fix (bad input).
     """
     if args.months < 1:
         raise DashboardError(f"--months must be 1 or more, got {args.months}.")
@@ -66,8 +72,13 @@ def read_marts(args: argparse.Namespace) -> Marts:
         return reader.read()
 
 
-def run(args: argparse.Namespace, out: Any = None) -> int:
-    """Run the command; return the exit code (errors of the data or options are explained)."""
+def run(args: argparse.Namespace, out: Any = None) -> DashboardResult:
+    """Run the command: write the page and say where; return what was written.
+
+    Raises:
+        DashboardError: With the words for people; `pipelines.diagnosis` says its kind and
+            the command its exit code, as for every command's failure.
+    """
     out = out or sys.stdout
     warming = None
     try:
@@ -80,9 +91,6 @@ def run(args: argparse.Namespace, out: Any = None) -> int:
         result = write_dashboard(marts, args.out, args.account, args.months)
         if marts.unfinished_loads:
             print(f"Note: {marts.unfinished()}", file=sys.stderr)
-    except DashboardError as error:
-        print(error, file=sys.stderr)
-        return error.exit_code
     finally:
         if warming is not None and warming.poll() is None:
             warming.kill()
@@ -91,7 +99,7 @@ def run(args: argparse.Namespace, out: Any = None) -> int:
     print(
         f"Wrote the dashboard of {accounts} ({result.size / 1e6:.1f} MB): {result.path}", file=out
     )
-    return 0
+    return result
 
 
 def demo_dashboard(duckdb_file: str, out: Any = None) -> str | None:

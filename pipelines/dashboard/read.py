@@ -85,14 +85,13 @@ NEXT_LOAD = "the next `livechat-reports load` finishes it"
 class DashboardError(Exception):
     """The dashboard cannot be written; the message says why and what to do.
 
-    Attributes:
-        exit_code: 1 when a retry may succeed as things are (a file held by a load), 2 for
-            input or configuration to fix.
+    What it means for the next run is `pipelines.diagnosis`'s to say: an option, a path, a
+    dataset or an extra to fix (bad input), unless it is a `DatabaseBusy`.
     """
 
-    def __init__(self, message: str, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+
+class DatabaseBusy(DashboardError):
+    """Another program (a load) is writing the database: the same command passes after it."""
 
 
 Row = dict[str, Any]
@@ -215,7 +214,8 @@ def duckdb_reader(path: str, dataset: str) -> Iterator[Reader]:
     """Open a DuckDB file read-only for one read, and close it.
 
     Raises:
-        DashboardError: When the file does not exist, is not a DuckDB file, or a load holds it.
+        DashboardError: When the file does not exist or is not a DuckDB file.
+        DatabaseBusy: When a load holds it.
     """
     import duckdb
 
@@ -232,11 +232,10 @@ def duckdb_reader(path: str, dataset: str) -> Iterator[Reader]:
     except duckdb.IOException as error:
         text = str(error)
         if "lock" in text.lower():
-            raise DashboardError(
+            raise DatabaseBusy(
                 f"The DuckDB file `{path}` is being written by another program ({_holder(text)}),"
                 " and DuckDB lets no one read a file while it is written. Run the dashboard"
-                " after the load ends (schedule it after the load).",
-                exit_code=1,
+                " after the load ends (schedule it after the load)."
             ) from None
         raise DashboardError(f"Cannot open `{path}` as a DuckDB file: {text}") from None
     try:
