@@ -20,6 +20,7 @@ writer, and dataset and table creation would race; requests, the slow part, over
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -27,13 +28,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import dlt
 from dlt.pipeline.pipeline import Pipeline
 
-from sources.livechat import livechat_reports, settings_of
+from sources.livechat import livechat_reports, shard_of
 from sources.livechat.credentials import (
     LiveChatCredentials,
     OAuthCredentials,
@@ -41,9 +42,10 @@ from sources.livechat.credentials import (
 )
 from sources.livechat.exceptions import ConfigurationError
 from sources.livechat.meaning import DatasetMeaningChanged, changes
+from sources.livechat.shard import Account as SourceAccount
 
 from .livechat_reports import LoadSummary, build_pipeline, run_load
-from .logs import account_logs
+from .logs import name_accounts_in_logs
 from .meaning_record import recorded_meaning
 from .progress import Tally
 
@@ -63,8 +65,8 @@ OVERRIDES: dict[str, type] = {
     "breakdown_groups": str,
 }
 NAME = re.compile(r"[a-z][a-z0-9_]*")
-# Accounts loading at once: their requests overlap, their load steps take turns.
-DEFAULT_ACCOUNT_CONCURRENCY = 4
+# Shards loading at once: their requests overlap, their load steps take turns.
+DEFAULT_SHARD_CONCURRENCY = 4
 
 
 class AccountConfigError(ConfigurationError):
@@ -72,24 +74,14 @@ class AccountConfigError(ConfigurationError):
 
 
 @dataclass(frozen=True)
-class Account:
-    """One configured account.
+class Account(SourceAccount):
+    """One configured account: the source's account, and the shard its section asks for.
 
     Attributes:
-        name: The section name (`acme` of `[sources.livechat.accounts.acme]`).
-        credentials: Its personal access token or OAuth token.
-        overrides: Its own timezone, filters, start_date or group breakdown, as
-            `livechat_reports` arguments.
+        shard: `shard = k` of its section, or None (a stable hash of its name decides).
     """
 
-    name: str
-    credentials: LiveChatCredentials
-    overrides: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def account_id(self) -> str:
-        """The LiveChat account id (the rows' `account_id`)."""
-        return str(self.credentials.account_id)
+    shard: int | None = None
 
 
 @dataclass
@@ -279,7 +271,10 @@ def _read_account(name: str) -> Account:
         for key, kind in OVERRIDES.items()
         if (value := _value(name, key, kind)) is not None
     }
-    return Account(name, credentials, overrides)
+    shard = _value(name, "shard", int)
+    if shard is not None and (isinstance(shard, bool) or shard < 0):
+        raise AccountConfigError(f"Account `{name}`: `shard` must be 0 or more; got `{shard}`")
+    return Account(name, credentials, overrides, shard=shard)
 
 
 def _value(name: str, key: str, kind: type) -> Any:
@@ -297,16 +292,33 @@ def _value(name: str, key: str, kind: type) -> Any:
 
 
 def check_accounts(accounts: Sequence[Account], source_options: Mapping[str, Any]) -> None:
-    """Build each account's source once, so a bad setting stops the command before any request.
+    """Validate every account's settings at once, so a bad one stops the command before any request.
 
     Raises:
         ConfigurationError: Naming the account whose settings are invalid.
     """
-    for account in accounts:
-        try:
-            livechat_reports(**account_options(account, source_options))
-        except ConfigurationError as error:
-            raise AccountConfigError(f"Account `{account.name}`: {error}") from None
+    shard_of(accounts_source(accounts, source_options))
+
+
+def accounts_source(accounts: Sequence[Account], source_options: Mapping[str, Any]) -> Any:
+    """The `livechat_reports` source that loads `accounts` together (a shard).
+
+    The given options (the command line's) win over each account's section, as they win over
+    `[sources.livechat]`.
+    """
+    return livechat_reports(**shard_options(accounts, source_options))
+
+
+def shard_options(accounts: Sequence[Account], source_options: Mapping[str, Any]) -> dict[str, Any]:
+    """The `livechat_reports` arguments of a load of `accounts` together.
+
+    An account's own settings give way to the command line's, as `[sources.livechat]` does.
+    """
+    accounts = [
+        replace(a, overrides={k: v for k, v in a.overrides.items() if k not in source_options})
+        for a in accounts
+    ]
+    return {**source_options, "accounts": accounts, "credentials": accounts[0].credentials}
 
 
 def account_options(account: Account, source_options: Mapping[str, Any]) -> dict[str, Any]:
@@ -361,23 +373,104 @@ def check_accounts_history(
     Before any account's first request, so a change of meaning stops the command (exit 2)
     instead of failing one account among loaded ones. The record is the dataset's own
     (`meaning_record.recorded_meaning`): whatever pipeline loaded the account (as the single
-    account, or under another `--pipeline-name`), its rows' meaning is found.
+    account, a shard, or under another `--pipeline-name`), its rows' meaning is found.
 
     Raises:
         AccountConfigError: Naming the account whose settings differ from its rows'.
     """
-    for account in accounts:
-        source = livechat_reports(**account_options(account, source_options))
-        settings = settings_of(source)
-        if settings.refresh:
+    runs = shard_of(accounts_source(accounts, source_options)).accounts
+    pipeline = shard_pipeline(0, pipeline_name, destination, dataset_name, duckdb_file, credentials)
+    for run in runs:
+        if run.settings.refresh:
             continue
-        pipeline = account_pipeline(
-            account.name, pipeline_name, destination, dataset_name, duckdb_file, credentials
-        )
-        changed = changes(recorded_meaning(pipeline, account.account_id), settings.meaning)
+        changed = changes(recorded_meaning(pipeline, run.account_id), run.settings.meaning)
         if changed:
             error = DatasetMeaningChanged(pipeline.dataset_name, changed)
-            raise AccountConfigError(f"Account `{account.name}`: {error}") from None
+            raise AccountConfigError(f"Account `{run.name}`: {error}") from None
+
+
+DEFAULT_SHARDS = 1
+
+
+def shard_count() -> int:
+    """Return the configured number of shards (`shards` under `[sources.livechat]`; default 1).
+
+    Raises:
+        AccountConfigError: When it is not a whole number of at least 1.
+    """
+    value: Any = None
+    for accessor in (dlt.config, dlt.secrets):
+        try:
+            value = accessor.get("sources.livechat.shards", int)
+        except Exception as error:
+            raise AccountConfigError(
+                f"`shards` under [sources.livechat] must be a whole number; {error}"
+            ) from None
+        if value is not None:
+            break
+    if value is None:
+        return DEFAULT_SHARDS
+    if isinstance(value, bool) or value < 1:
+        raise AccountConfigError(
+            f"`shards` under [sources.livechat] must be at least 1; got `{value}`"
+        )
+    return int(value)
+
+
+def shard_of_account(account: Account, shards: int) -> int:
+    """Return the shard an account loads in: its section's `shard`, else a stable hash of its name.
+
+    The hash (SHA-256 of the section name) is the same on every machine and Python run, so an
+    account stays in its shard while `shards` is unchanged.
+
+    Raises:
+        AccountConfigError: When the section's `shard` is not below `shards`.
+    """
+    if account.shard is not None:
+        if account.shard >= shards:
+            raise AccountConfigError(
+                f"Account `{account.name}` asks for shard {account.shard}, but there are"
+                f" {shards} shards (0..{shards - 1}): lower its `shard` or raise `shards`."
+            )
+        return account.shard
+    digest = hashlib.sha256(account.name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % shards
+
+
+def assign_shards(accounts: Sequence[Account], shards: int) -> dict[int, list[Account]]:
+    """Group accounts by shard, in shard order (accounts keep their order within a shard)."""
+    grouped: dict[int, list[Account]] = {}
+    for account in accounts:
+        grouped.setdefault(shard_of_account(account, shards), []).append(account)
+    return dict(sorted(grouped.items()))
+
+
+def shard_pipeline_name(pipeline_name: str, shard: int) -> str:
+    """Return the dlt pipeline of one shard: `<pipeline_name>_shard_<k>`."""
+    return f"{pipeline_name}_shard_{shard}"
+
+
+def shard_pipeline(
+    shard: int,
+    pipeline_name: str,
+    destination: str = "duckdb",
+    dataset_name: str = "livechat_reports",
+    duckdb_file: str | None = None,
+    credentials: Any = None,
+) -> Pipeline:
+    """Create (or attach to) one shard's pipeline: its own name and staging dataset.
+
+    The staging dataset is `<dataset>_staging_shard_<k>`: loads through one shared staging
+    dataset lose or double rows when they overlap.
+    """
+    return build_pipeline(
+        shard_pipeline_name(pipeline_name, shard),
+        destination,
+        dataset_name,
+        duckdb_file,
+        credentials=credentials,
+        staging_dataset_name_layout=f"%s_staging_shard_{shard}",
+    )
 
 
 def run_accounts(
@@ -389,73 +482,121 @@ def run_accounts(
     dataset_name: str = "livechat_reports",
     duckdb_file: str | None = None,
     credentials: Any = None,
-    concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY,
+    shards: int = DEFAULT_SHARDS,
+    only_shards: Sequence[int] | None = None,
+    concurrency: int = DEFAULT_SHARD_CONCURRENCY,
+    account_concurrency: int | None = None,
     transform: bool = True,
     on_done: Callable[[AccountResult], object] | None = None,
 ) -> ManyAccountsResult:
-    """Load every account into one dataset, `concurrency` at a time, then build the views once.
+    """Load accounts into one dataset in shards, `concurrency` shards at a time, then the views.
 
-    One account's failure neither stops nor rolls back the others: each has its own pipeline,
-    state and staging dataset, and its error is kept in its result.
+    Each shard is one pipeline (`<pipeline_name>_shard_<k>`) whose run loads all its accounts:
+    one load job and one merge per table. One account's failure neither stops nor rolls back
+    the others: its rows are not loaded, its cursors do not move, its error is kept in its
+    result; a shard that fails as a whole (its destination, say) fails each of its accounts.
 
     Args:
         accounts: From `read_accounts`.
         source_options: `livechat_reports` arguments for every account (the command line's).
-        pipeline_name: Each account's pipeline is `<pipeline_name>_<account>`.
+        pipeline_name: Each shard's pipeline is `<pipeline_name>_shard_<k>`.
         destination: The dlt destination.
         dataset_name: The shared dataset.
         duckdb_file: The DuckDB file (see `duckdb_path`).
         credentials: Destination credentials, when not configured the dlt way.
-        concurrency: Accounts loading at once (each with its own request pool).
+        shards: How many shards the accounts are spread over (`shard_of_account`).
+        only_shards: Load only the accounts of these shards (`--shards`); default all.
+        concurrency: Shards loading at once (their requests overlap, their writes take turns).
+        account_concurrency: Accounts of a shard fetched at once (default: the shard's
+            `max_concurrency`); their requests share the shard's pool.
         transform: Whether to build the views after the loads (when at least one succeeded).
-        on_done: Called with each account's result as it finishes.
+        on_done: Called with each account's result as its shard finishes.
 
     Returns:
-        The results, in the order of `accounts`.
+        The results, in the order of `accounts` (of the shards loaded).
     """
-    if concurrency < 1:
+    if account_concurrency is not None and account_concurrency < 1:
         raise AccountConfigError(
-            f"--account-concurrency must be a whole number of at least 1; got {concurrency}"
+            f"--account-concurrency must be a whole number of at least 1; got {account_concurrency}"
         )
+    grouped = assign_shards(accounts, shards)
+    if only_shards is not None:
+        unknown = sorted(set(only_shards) - set(range(shards)))
+        if unknown:
+            raise AccountConfigError(
+                f"--shards names shard {unknown[0]}, but there are {shards} shards"
+                f" (0..{shards - 1})"
+            )
+        grouped = {k: v for k, v in grouped.items() if k in set(only_shards)}
     started = time.monotonic()
     options = dict(source_options or {})
+    if account_concurrency is not None:
+        options["account_concurrency"] = account_concurrency
     load_lock = threading.Lock()
-    results = [AccountResult(a, account_pipeline_name(pipeline_name, a.name)) for a in accounts]
+    results = {
+        a.name: AccountResult(a, shard_pipeline_name(pipeline_name, k))
+        for k, members in grouped.items()
+        for a in members
+    }
 
-    def pipeline_of(result: AccountResult) -> Pipeline:
-        return account_pipeline(
-            result.account.name, pipeline_name, destination, dataset_name, duckdb_file, credentials
+    def pipeline_of(shard: int) -> Pipeline:
+        return shard_pipeline(
+            shard, pipeline_name, destination, dataset_name, duckdb_file, credentials
         )
 
-    def load(result: AccountResult) -> AccountResult:
+    def load(shard: int) -> None:
+        members = [results[a.name] for a in grouped[shard]]
         began = time.monotonic()
         try:
-            with account_logs(result.account.name):
-                result.summary = run_load(
-                    pipeline_of(result),
-                    account_options(result.account, options),
-                    transform=False,
-                    progress=result.tally,
-                    load_lock=load_lock,
-                )
-        except Exception as error:  # kept per account: the others go on
-            result.error = error
-            logger.debug("account %s failed", result.account.name, exc_info=True)
-        result.seconds = time.monotonic() - began
-        if on_done is not None:
-            on_done(result)
-        return result
+            summary = run_load(
+                pipeline_of(shard),
+                shard_options([r.account for r in members], options),
+                transform=False,
+                load_lock=load_lock,
+                account_tallies={r.account.name: r.tally for r in members},
+            )
+        except Exception as error:  # the whole shard failed: each of its accounts did
+            logger.debug("shard %d failed", shard, exc_info=True)
+            summary, failure = None, error
+        for result in members:
+            result.seconds = time.monotonic() - began
+            if summary is None:
+                result.error = failure
+            elif result.account.name in summary.failed:
+                result.error = summary.failed[result.account.name]
+            else:
+                result.summary = account_summary(summary, result)
+            if on_done is not None:
+                on_done(result)
 
     import_shared_modules()
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="account") as pool:
-        list(pool.map(load, results))
-    outcome = ManyAccountsResult(results)
-    loaded = [r for r in results if r.error is None]
+    name_accounts_in_logs()
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="shard") as pool:
+        list(pool.map(load, grouped))
+    outcome = ManyAccountsResult([results[a.name] for a in accounts if a.name in results])
+    loaded = [k for k, members in grouped.items() if any(results[a.name].summary for a in members)]
     if transform and loaded:
-        # Through the first loaded account's pipeline, attached again in this thread.
+        # Through the first loaded shard's pipeline, attached again in this thread.
         outcome.views, outcome.transform_error = _transform(pipeline_of(loaded[0]))
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def account_summary(shard: LoadSummary, result: AccountResult) -> LoadSummary:
+    """One account's part of its shard's load: its rows, requests and days."""
+    figures = shard.per_account.get(result.account.account_id)
+    return LoadSummary(
+        load_id=shard.load_id,
+        rows=result.tally.rows_by_table(),
+        requests=figures.requests if figures else 0,
+        retried=figures.retried if figures else 0,
+        first_day=figures.first_day if figures else None,
+        last_day=figures.last_day if figures else None,
+        finished_pending=shard.finished_pending,
+        discarded_pending=shard.discarded_pending,
+        destination=shard.destination,
+        resources=shard.resources,
+    )
 
 
 def import_shared_modules() -> None:

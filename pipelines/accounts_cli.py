@@ -10,9 +10,9 @@ import sys
 from typing import Any, TextIO
 
 from pipelines.accounts import (
-    DEFAULT_ACCOUNT_CONCURRENCY,
     ENV_PREFIX,
     SECTION,
+    AccountConfigError,
     AccountResult,
     ManyAccountsResult,
     check_accounts,
@@ -22,6 +22,7 @@ from pipelines.accounts import (
     configured_names,
     read_accounts,
     run_accounts,
+    shard_count,
 )
 from pipelines.diagnosis import diagnose
 from pipelines.summary import check_details, print_notes
@@ -61,11 +62,9 @@ def load_many(args: argparse.Namespace, source_options: dict[str, Any]) -> bool:
         destination=args.destination,
         dataset_name=args.dataset,
         duckdb_file=args.duckdb_file,
-        concurrency=(
-            DEFAULT_ACCOUNT_CONCURRENCY
-            if args.account_concurrency is None
-            else args.account_concurrency
-        ),
+        shards=shard_count(),
+        only_shards=parse_shards(args.shards),
+        account_concurrency=args.account_concurrency,
         transform=not args.no_transform,
         on_done=lambda r: print(_progress_line(r), file=sys.stderr, flush=True),
     )
@@ -74,6 +73,26 @@ def load_many(args: argparse.Namespace, source_options: dict[str, Any]) -> bool:
         print(diagnose(result.transform_error, "load").message, file=sys.stderr)
         return False
     return not result.failed
+
+
+def parse_shards(text: str | None) -> list[int] | None:
+    """Parse `--shards 0,3` into shard numbers (None: every shard).
+
+    Raises:
+        AccountConfigError: When a value is not a whole number of 0 or more.
+    """
+    if text is None:
+        return None
+    shards: list[int] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if not part.isdigit():
+            raise AccountConfigError(
+                f"--shards takes shard numbers separated by commas, like 0,3; got `{text}`"
+            )
+        shards.append(int(part))
+    if not shards:
+        raise AccountConfigError("--shards names no shard; give numbers like 0,3")
+    return shards
 
 
 def check_many(args: argparse.Namespace, options: dict[str, Any]) -> bool:

@@ -94,7 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument(
         "--account-concurrency",
         type=int,
-        help="accounts loading at once, each with its own requests (default 4)",
+        help="accounts of a shard fetched at once; their requests share the shard's"
+        " max_concurrency (default: max_concurrency)",
+    )
+    load.add_argument(
+        "--shards",
+        help="comma-separated shard numbers to load (default: every shard; the number of"
+        " shards is `shards` under [sources.livechat])",
     )
     transform = commands.add_parser("transform", help="rebuild the SQL views")
     for option in ("--destination", "--dataset", "--pipeline-name", "--duckdb-file"):
@@ -175,7 +181,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     from pipelines.progress import progress_for
     from pipelines.summary import print_summary
 
-    if args.accounts is not None or args.account_concurrency is not None or configured_names():
+    many = (args.accounts, args.account_concurrency, args.shards)
+    if any(option is not None for option in many) or configured_names():
         from pipelines.accounts_cli import load_many
 
         return EXIT_OK if load_many(args, _source_options(args)) else EXIT_FAILED

@@ -22,16 +22,19 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.destination import check_destination, held_open
-from sources.livechat import livechat_reports, settings_of
+from sources.livechat import livechat_reports, shard_of
 from sources.livechat.cursors import STATE_KEY
 from sources.livechat.exceptions import LiveChatError
 from sources.livechat.lineage import LINEAGE_TABLE
 from sources.livechat.meaning import STATE_KEY as MEANING_KEY
 from sources.livechat.meaning import DatasetMeaningChanged, RefreshLeavesTables, changes
+from sources.livechat.settings import Settings
+from sources.livechat.shard import CursorBook
 
+from .cursor_record import recorded_cursors
 from .groups import unseen_groups
 from .meaning_record import recorded_meaning
-from .progress import Tally
+from .progress import Fanout, Tally
 
 logger = logging.getLogger("livechat_reports")
 
@@ -74,6 +77,18 @@ class LoadSummary:
     views: Any = None
     resources: list[str] = field(default_factory=list)
     unseen_groups: tuple[int, ...] = ()
+    failed: dict[str, BaseException] = field(default_factory=dict)
+    per_account: dict[str, AccountFigures] = field(default_factory=dict)
+
+
+@dataclass
+class AccountFigures:
+    """What a load asked for one account (read back from the lineage table)."""
+
+    requests: int = 0
+    retried: int = 0
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
 
 
 # Loader file formats that beat a destination's default; others use the destination's own.
@@ -356,53 +371,78 @@ def run_load(
     transform: bool = True,
     progress: Tally | None = None,
     load_lock: AbstractContextManager[Any] | None = None,
+    account_tallies: Mapping[str, Tally] | None = None,
 ) -> LoadSummary:
     """Run one load: finish what an interrupted run left, extract, normalize, load, transform.
 
+    The one way every load runs: the command's single account, each shard of many accounts
+    (`source_options["accounts"]`) and Dagster's assets.
+
     Args:
         pipeline: The pipeline from `build_pipeline`.
-        source_options: Arguments for `livechat_reports` that override config (dates, reports, ...).
+        source_options: Arguments for `livechat_reports` that override config (dates, reports,
+            the accounts of a shard, ...).
         transform: Whether to rebuild the SQL views after the load.
         progress: Counts requests and rows and shows them (`pipelines.progress`); it also
             supplies the summary's rows. Default: counted, not shown.
         load_lock: Held while this run opens the destination (prepare, load, reading the
-            lineage back); loads of several accounts in one process share one, so only their
+            lineage back); loads of several shards in one process share one, so only their
             requests and normalization overlap (DuckDB races when one process attaches one
             file from several threads at once, and creating a dataset's tables would race).
+        account_tallies: A tally per account name of a shard, counting that account alone
+            (the summary's rows are those of the accounts loaded).
 
     Returns:
-        The summary of the load.
+        The summary of the load; `failed` names the accounts whose requests failed (their
+        rows were not loaded and their cursors did not move).
 
     Raises:
         ConfigurationError: On invalid settings, before any request.
         DestinationUnusable: When the destination cannot be opened, before any request.
+        LiveChatError: When the load has one account and its requests failed.
         PipelineStepFailed: When a step failed; a failed load step may have committed some
             tables (the next run finishes its package).
     """
     started = time.monotonic()
     tally = progress or Tally()
-    source = livechat_reports(**{**(source_options or {}), "progress": tally})
+    book = CursorBook()
+    options: dict[str, Any] = {**(source_options or {}), "progress": tally, "cursors": book}
+    if account_tallies is not None:
+        options["progress_of"] = lambda name: Fanout(tally, account_tallies[name])
+    source = livechat_reports(**options)
+    shard = shard_of(source)
     writing = load_lock or nullcontext()
-    with exclusive(pipeline):
-        database = _duckdb_database(pipeline)
-        with tally.step("prepare"), writing, held_open(database):
-            pipeline, finished, discarded = prepare(pipeline, source)
-        info = _extract_normalize_load(pipeline, source, tally, writing, database)
-    info.raise_on_failed_jobs()
+    try:
+        with exclusive(pipeline):
+            database = _duckdb_database(pipeline)
+            with tally.step("prepare"), writing, held_open(database):
+                pipeline, finished, discarded = prepare(pipeline, source, book)
+            info = _extract_normalize_load(pipeline, source, tally, writing, database)
+    finally:
+        shard.close()
+    failed = {o.account.name: o.error for o in shard.results() if o.error is not None}
+    if failed and len(shard.accounts) == 1:
+        raise next(iter(failed.values()))
+    if info is not None:
+        info.raise_on_failed_jobs()
+    loaded = [o.account for o in shard.results() if o.error is None]
     summary = LoadSummary(
-        load_id=info.loads_ids[-1] if info.loads_ids else None,
+        load_id=info.loads_ids[-1] if info is not None and info.loads_ids else None,
         # Counted as the source yields them: normalize's counts include placeholder rows.
-        rows=tally.rows_by_table(),
+        rows=_rows_of(tally, account_tallies, [a.name for a in loaded]),
         finished_pending=finished,
         discarded_pending=discarded,
         destination=describe_destination(pipeline),
         resources=list(source.selected_resources),
+        failed=failed,
     )
     if summary.load_id is not None:
         with writing, held_open(database):
             _read_lineage(pipeline, summary)
-            summary.unseen_groups = unseen_groups(pipeline, settings_of(source))
-    if transform:
+            summary.unseen_groups = tuple(
+                sorted({g for a in loaded for g in unseen_groups(pipeline, a.settings)})
+            )
+    if transform and summary.load_id is not None:
         from transforms import DbtNotInstalled, apply_transforms
 
         with tally.step("transform"):
@@ -415,12 +455,26 @@ def run_load(
     return summary
 
 
-def prepare(pipeline: Pipeline, source: DltSource) -> tuple[Pipeline, int, int]:
+def _rows_of(
+    tally: Tally, account_tallies: Mapping[str, Tally] | None, loaded: list[str]
+) -> dict[str, int]:
+    """Rows per table of the accounts loaded (a failed account's rows were not)."""
+    if account_tallies is None:
+        return tally.rows_by_table()
+    rows: dict[str, int] = {}
+    for name in loaded:
+        for table, count in account_tallies[name].rows_by_table().items():
+            rows[table] = rows.get(table, 0) + count
+    return rows
+
+
+def prepare(pipeline: Pipeline, source: DltSource, book: CursorBook) -> tuple[Pipeline, int, int]:
     """Make a pipeline ready to load `source`, before any request; hold `exclusive` around it.
 
     Checks the destination, takes the destination's state (`adopt_destination_state`),
-    finishes the packages an interrupted run left (`finish_pending`), syncs, and refuses a run
-    whose settings would change what the dataset's rows mean (`check_meaning`).
+    finishes the packages an interrupted run left (`finish_pending`), syncs, reads every
+    account's cursors from the dataset into `book`, and refuses a run whose settings would
+    change what an account's rows mean (`check_meaning`).
 
     Returns:
         The pipeline to use, and how many left packages were finished and discarded.
@@ -430,7 +484,9 @@ def prepare(pipeline: Pipeline, source: DltSource) -> tuple[Pipeline, int, int]:
     finished, discarded = finish_pending(pipeline)
     # What `pipeline.run` does, step by step, so the load step gets its own workers.
     pipeline.sync_destination()
-    check_meaning(pipeline, source)
+    shard = shard_of(source)
+    book.fill(recorded_cursors(pipeline, [a.account_id for a in shard.accounts]))
+    check_meaning(pipeline, source, book)
     return pipeline, finished, discarded
 
 
@@ -441,10 +497,17 @@ def _extract_normalize_load(
     writing: AbstractContextManager[Any],
     database: str | None,
 ) -> Any:
-    """Run dlt's three steps of a prepared pipeline; return the load step's info."""
+    """Run dlt's three steps of a prepared pipeline; return the load step's info.
+
+    When no account could be fetched, the empty package is dropped and None returned: there is
+    nothing to load, and a package left behind would read as an interrupted run's.
+    """
     destination = pipeline.destination.destination_name if pipeline.destination else None
     with tally.step("extract"):
         pipeline.extract(source, loader_file_format=FILE_FORMATS.get(destination or ""))
+    if all(o.error is not None for o in shard_of(source).results()):
+        pipeline.drop_pending_packages()
+        return None
     with tally.step("normalize"):
         pipeline.normalize()
         release_arrow_memory()
@@ -455,8 +518,8 @@ def _extract_normalize_load(
         return pipeline.load(workers=load_workers(pipeline))
 
 
-def check_meaning(pipeline: Pipeline, source: DltSource) -> None:
-    """Refuse a run whose settings would give rows another meaning than the dataset's.
+def check_meaning(pipeline: Pipeline, source: DltSource, book: CursorBook) -> None:
+    """Refuse a run whose settings would give an account's rows another meaning than before.
 
     The meaning (account, timezone, distribution, filters) is read from the dataset itself
     (`meaning_record.recorded_meaning`: its `account_loads` table, whatever pipeline wrote it,
@@ -467,36 +530,56 @@ def check_meaning(pipeline: Pipeline, source: DltSource) -> None:
         DatasetMeaningChanged: When a setting differs and the run is not a refresh.
         RefreshLeavesTables: When a refresh leaves out reports that hold rows.
     """
-    settings = settings_of(source)
     state = pipeline.state.get("sources", {}).get(source.name, {})
-    recorded = recorded_meaning(pipeline, settings.account_id, state.get(MEANING_KEY))
-    changed = changes(recorded, settings.meaning)
-    if changed and not settings.refresh:
-        raise DatasetMeaningChanged(pipeline.dataset_name, changed)
-    if settings.refresh:
-        selected = {r.name for r in settings.reports}
-        loaded = sorted(
-            name
-            for name, resource_state in state.get("resources", {}).items()
-            if resource_state.get(STATE_KEY) and name not in selected
-        )
-        if loaded:
-            raise RefreshLeavesTables(pipeline.dataset_name, loaded)
+    own = state.get(MEANING_KEY)
+    for account in shard_of(source).accounts:
+        settings = account.settings
+        mine = own if own and own.get("account_id") == settings.account_id else None
+        recorded = recorded_meaning(pipeline, settings.account_id, mine)
+        changed = changes(recorded, settings.meaning)
+        if changed and not settings.refresh:
+            raise _named(
+                account.name, settings, DatasetMeaningChanged(pipeline.dataset_name, changed)
+            )
+        if settings.refresh:
+            selected = {r.name for r in settings.resources}
+            loaded = sorted(
+                name
+                for name, cursor in book.states(settings.account_id).items()
+                if cursor.get(STATE_KEY) and name not in selected
+            )
+            if loaded:
+                raise _named(
+                    account.name, settings, RefreshLeavesTables(pipeline.dataset_name, loaded)
+                )
+
+
+def _named(name: str, settings: Settings, error: LiveChatError) -> LiveChatError:
+    """The error, naming the account when it is one of several (a configuration section)."""
+    if name != settings.account_id:
+        error.args = (f"Account `{name}`: {error}",)
+    return error
 
 
 def _read_lineage(pipeline: Pipeline, summary: LoadSummary) -> None:
-    table = LINEAGE_TABLE
+    """Read the load's requests and days, per account and in all, from the lineage table."""
     with pipeline.sql_client() as client:
-        name = client.make_qualified_table_name(table)
+        name = client.make_qualified_table_name(LINEAGE_TABLE)
         rows = client.execute_sql(
-            "select count(*), sum(attempts),"
+            "select account_id, count(*), sum(attempts),"
             " min(case when period is null then window_from end),"
             " max(case when period is null then window_to end)"
-            f" from {name} where _dlt_load_id = %s",
+            f" from {name} where _dlt_load_id = %s group by account_id",
             summary.load_id,
         )
-    if rows:
-        count, attempts, first, last = rows[0]
-        summary.requests = int(attempts or 0)
-        summary.retried = int(attempts or 0) - int(count or 0)
-        summary.first_day, summary.last_day = first, last
+    for account_id, count, attempts, first, last in rows or []:
+        figures = AccountFigures(int(attempts or 0), int(attempts or 0) - int(count or 0))
+        figures.first_day, figures.last_day = first, last
+        summary.per_account[str(account_id)] = figures
+    every = summary.per_account.values()
+    summary.requests = sum(f.requests for f in every)
+    summary.retried = sum(f.retried for f in every)
+    firsts = [f.first_day for f in every if f.first_day is not None]
+    lasts = [f.last_day for f in every if f.last_day is not None]
+    summary.first_day = min(firsts) if firsts else None
+    summary.last_day = max(lasts) if lasts else None

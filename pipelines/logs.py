@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 
 # dlt's loader logs every failed or retried job with its traceback (tens of them when a disk
@@ -49,9 +46,6 @@ def quiet_dlt_logs(quiet: bool, logger_name: str = "dlt") -> None:
         logger.addFilter(QuietDltLogs())
 
 
-# A context variable, not a thread-local: the source's request pool runs each request in the
-# context of the account thread that asked for it, so its retry warnings are named too.
-_account: ContextVar[str | None] = ContextVar("livechat_account", default=None)
 SOURCE_LOGGER = "livechat_reports"
 
 
@@ -59,29 +53,23 @@ class AccountInLogs(logging.Filter):
     """Start each record logged while an account loads with that account's name.
 
     The source's lines (`chats_total_chats: 2 requests for ...`) say nothing of the account;
-    with many accounts loading at once they would be indistinguishable.
+    with many accounts loading at once they would be indistinguishable. The source says which
+    account a thread (and the requests it runs on the pool) works for: `CURRENT_ACCOUNT`.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Return True; prefix the record when the current context loads an account."""
-        name = _account.get()
+        from sources.livechat.shard import CURRENT_ACCOUNT
+
+        name = CURRENT_ACCOUNT.get()
         if name is not None:
             record.msg = f"account {name}: {record.getMessage()}"
             record.args = None
         return True
 
 
-@contextmanager
-def account_logs(name: str) -> Iterator[None]:
-    """Name `name` in the records logged to the source's logger meanwhile.
-
-    That is, by this thread and by the requests it runs on the source's request pool.
-    """
+def name_accounts_in_logs() -> None:
+    """Name the account in the source's records (install `AccountInLogs`, once)."""
     logger = logging.getLogger(SOURCE_LOGGER)
     if not any(isinstance(f, AccountInLogs) for f in logger.filters):
         logger.addFilter(AccountInLogs())
-    token = _account.set(name)
-    try:
-        yield
-    finally:
-        _account.reset(token)

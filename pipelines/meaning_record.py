@@ -120,10 +120,34 @@ def _pipeline_names(client: Any, pipeline_name: str) -> list[str]:
 
 def _from_states(job_client: Any, names: list[str], account_id: str) -> Mapping[str, Any] | None:
     """Return the first meaning the states of pipelines `names` recorded for the account."""
+    state = legacy_source_states(job_client, names).get(account_id)
+    return dict(state[STATE_KEY]) if state else None
+
+
+def legacy_source_states(job_client: Any, names: list[str]) -> dict[str, dict[str, Any]]:
+    """Return, per account, the source state the first of pipelines `names` recorded for it.
+
+    Before the dataset recorded meanings and cursors per account (`account_loads`,
+    `account_cursors`), a pipeline loaded one account and kept both in its dlt state: the
+    account is the one its recorded meaning names.
+    """
+    found: dict[str, dict[str, Any]] = {}
     for name in names:
         state = load_pipeline_state_from_destination(name, job_client)
-        meaning = (state or {}).get("sources", {}).get(SOURCE_NAME, {}).get(STATE_KEY)
-        if meaning and meaning.get("account_id") == account_id:
-            logger.debug("meaning of account %s from the state of pipeline %s", account_id, name)
-            return dict(meaning)
-    return None
+        source = (state or {}).get("sources", {}).get(SOURCE_NAME, {})
+        meaning = source.get(STATE_KEY)
+        if meaning and meaning.get("account_id") and meaning["account_id"] not in found:
+            logger.debug("state of account %s from pipeline %s", meaning["account_id"], name)
+            found[str(meaning["account_id"])] = source
+    return found
+
+
+def other_pipelines(pipeline: Pipeline) -> list[str]:
+    """Return the pipelines that finished a load into the dataset: this one first, newest next."""
+    if _missing_duckdb_file(pipeline):
+        return []
+    try:
+        with pipeline.sql_client() as client:
+            return _pipeline_names(client, pipeline.pipeline_name)
+    except DestinationUndefinedEntity:
+        return []

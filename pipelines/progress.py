@@ -315,3 +315,25 @@ def progress_for(stream: TextIO) -> Tally:
     if isatty is not None and isatty():
         return BarProgress(stream)
     return LogProgress(LOG_INTERVAL_SECONDS)
+
+
+class Fanout(Progress):
+    """Tells every one of several receivers each event (a run's tally and an account's own)."""
+
+    def __init__(self, *receivers: Progress) -> None:
+        self._receivers = receivers
+
+    def planned(self, report: str, requests: int) -> None:
+        """Tell each receiver."""
+        for receiver in self._receivers:
+            receiver.planned(report, requests)
+
+    def request_done(self, report: str, attempts: int) -> None:
+        """Tell each receiver."""
+        for receiver in self._receivers:
+            receiver.request_done(report, attempts)
+
+    def rows(self, table: str, count: int) -> None:
+        """Tell each receiver."""
+        for receiver in self._receivers:
+            receiver.rows(table, count)

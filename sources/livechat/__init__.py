@@ -10,22 +10,29 @@ import dlt
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
-from .client import DEFAULT_BASE_URL, LiveChatClient, check_rehearsal, rehearsed_clock, utc_now
+from .client import (
+    DEFAULT_BASE_URL,
+    LiveChatClient,
+    RequestPool,
+    check_rehearsal,
+    rehearsed_clock,
+    utc_now,
+)
 from .credentials import LiveChatCredentials, OAuthCredentials, PersonalAccessTokenCredentials
-from .directory import GroupDirectory
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
-from .extract import report_rows
-from .meaning import ACCOUNTS_COLUMNS, ACCOUNTS_TABLE, account_load_row
 from .progress import NO_PROGRESS, Progress
-from .reports import REPORTS, REPORTS_BY_NAME, ReportSpec
+from .reports import REPORTS, REPORTS_BY_NAME
 from .settings import Settings, check_timezone, resolve_http, resolve_settings
+from .shard import Account, AccountRun, CursorBook, ShardFetch, shard_resources
 from .windows import today_in
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "REPORTS",
     "REPORTS_BY_NAME",
+    "Account",
     "ConfigurationError",
+    "CursorBook",
     "LiveChatAPIError",
     "LiveChatCredentials",
     "LiveChatError",
@@ -34,6 +41,7 @@ __all__ = [
     "ResponseShapeError",
     "livechat_reports",
     "settings_of",
+    "shard_of",
 ]
 
 
@@ -63,6 +71,10 @@ def livechat_reports(
     now: dt.datetime | None = None,
     progress: Progress | None = None,
     configured_accounts: Sequence[str] | None = None,
+    accounts: Sequence[Account] | None = None,
+    cursors: CursorBook | None = None,
+    account_concurrency: int | None = None,
+    progress_of: Callable[[str], Progress] | None = None,
 ) -> Iterator[DltResource]:
     """Load LiveChat reports in day windows into normalized tables.
 
@@ -102,92 +114,112 @@ def livechat_reports(
             progress bar or log lines); default: nobody.
         configured_accounts: The account ids configured when this load runs (the many-accounts
             command's every section), recorded in `account_loads` so the dataset knows which
-            accounts are no longer loaded; default this account alone.
+            accounts are no longer loaded; default the accounts of this load.
+        accounts: The accounts this load loads together (a shard), each with its credentials
+            and its own settings overriding the arguments above; default the one account of
+            `credentials` (which is not used when `accounts` is given).
+        cursors: Each account's last loaded days, filled from the dataset before extraction
+            (see `shard.CursorBook`); default none (every report starts at `start_date`).
+        account_concurrency: Accounts fetched at once; default `max_concurrency`. Their
+            requests share one pool of `max_concurrency`.
+        progress_of: Gives each account's progress by its name; default `progress` for all.
 
     Yields:
-        One resource per selected report, and `account_loads` (this load's row: its meaning,
-        the configured accounts, its time).
+        One resource per report any account loads, `account_loads` (each loaded account's
+        row: its meaning, the configured accounts, its time) and `account_cursors` (each
+        loaded account's cursors). An account whose requests fail yields nothing.
 
     Raises:
         ConfigurationError: When an argument is invalid (before any request).
     """
     check_rehearsal(now, base_url)
     clock = rehearsed_clock(now) if now is not None else utc_now
-    if today is None:
-        today = today_in(check_timezone(timezone), clock())
-    settings = resolve_settings(
-        account_id=credentials.account_id,
-        timezone=timezone,
-        start_date=start_date,
-        end_date=end_date,
-        backfill=backfill,
-        refresh=refresh,
-        lookback_days=lookback_days,
-        window_days=window_days,
-        distribution=distribution,
-        reports=reports,
-        filters=filters,
-        today=today,
-        breakdowns=breakdowns,
-        breakdown_reports=breakdown_reports,
-        breakdown_groups=breakdown_groups,
-    )
+    shared = {
+        "start_date": start_date,
+        "end_date": end_date,
+        "backfill": backfill,
+        "refresh": refresh,
+        "lookback_days": lookback_days,
+        "window_days": window_days,
+        "distribution": distribution,
+        "reports": reports,
+        "filters": filters,
+        "breakdowns": breakdowns,
+        "breakdown_reports": breakdown_reports,
+        "breakdown_groups": breakdown_groups,
+    }
     http = resolve_http(
         max_concurrency=max_concurrency,
         request_timeout=request_timeout,
         max_attempts=max_attempts,
         backoff_seconds=backoff_seconds,
     )
-    client = LiveChatClient(
-        base_url=base_url,
-        api_version=api_version,
-        authorization=credentials.authorization(),
-        max_concurrency=http.max_concurrency,
-        timeout=http.request_timeout,
-        max_attempts=http.max_attempts,
-        backoff_seconds=http.backoff_seconds,
-        clock=clock,
-    )
-    progress = progress or NO_PROGRESS
-    directory = GroupDirectory(settings, client, progress) if settings.grouped else None
-    for spec in settings.resources:
-        yield _resource(spec, settings, client, progress, directory)
-    yield dlt.resource(
-        account_load,
-        name=ACCOUNTS_TABLE,
-        write_disposition="append",
-        columns=ACCOUNTS_COLUMNS,
-        max_table_nesting=0,
-    )(settings, configured_accounts or (), clock, progress)
+    pool = RequestPool(http.max_concurrency)
+    runs = []
+    for account in accounts or [Account(credentials.account_id, credentials, named_in_logs=False)]:
+        options = {"timezone": timezone, **shared, **account.overrides}
+        settings = account_settings(account, options, today, clock)
+        client = LiveChatClient(
+            base_url=base_url,
+            api_version=api_version,
+            authorization=account.credentials.authorization(),
+            max_concurrency=http.max_concurrency,
+            timeout=http.request_timeout,
+            max_attempts=http.max_attempts,
+            backoff_seconds=http.backoff_seconds,
+            clock=clock,
+            pool=pool,
+        )
+        account_progress = progress_of(account.name) if progress_of else progress
+        runs.append(
+            AccountRun(
+                account.name,
+                settings,
+                client,
+                account_progress or NO_PROGRESS,
+                named_in_logs=account.named_in_logs,
+            )
+        )
+    fetch = ShardFetch(runs, cursors or CursorBook(), account_concurrency or http.max_concurrency)
+    specs = {spec.name: spec for run in runs for spec in run.settings.resources}
+    configured = configured_accounts or [run.account_id for run in runs]
+    yield from shard_resources(fetch, list(specs.values()), configured, clock)
+
+
+def account_settings(
+    account: Account,
+    options: dict[str, Any],
+    today: dt.date | None,
+    clock: Callable[[], dt.datetime],
+) -> Settings:
+    """Validate one account's settings: the run's, overridden by the account's own.
+
+    Raises:
+        ConfigurationError: Naming the account when it is one of several.
+    """
+    try:
+        timezone = check_timezone(options.pop("timezone"))
+        return resolve_settings(
+            account_id=account.credentials.account_id,
+            timezone=timezone,
+            today=today or today_in(timezone, clock()),
+            **options,
+        )
+    except ConfigurationError as error:
+        if account.name == account.credentials.account_id:
+            raise
+        raise ConfigurationError(f"Account `{account.name}`: {error}") from None
+
+
+def shard_of(source: DltSource) -> ShardFetch:
+    """Return the accounts and fetches of a `livechat_reports` source."""
+    for resource in source.resources.values():
+        fetch = resource.explicit_args.get("fetch")
+        if isinstance(fetch, ShardFetch):
+            return fetch
+    raise ValueError(f"`{source.name}` is not a livechat_reports source")
 
 
 def settings_of(source: DltSource) -> Settings:
-    """Return the validated settings a `livechat_reports` source was built with."""
-    for resource in source.resources.values():
-        settings = resource.explicit_args.get("settings")
-        if isinstance(settings, Settings):
-            return settings
-    raise ValueError(f"`{source.name}` is not a livechat_reports source with reports")
-
-
-def account_load(
-    settings: Settings,
-    configured_accounts: Sequence[str],
-    clock: Callable[[], dt.datetime],
-    progress: Progress = NO_PROGRESS,
-) -> Iterator[dict[str, Any]]:
-    """Yield this load's `account_loads` row; it is committed with the load's other rows."""
-    progress.rows(ACCOUNTS_TABLE, 1)
-    yield account_load_row(settings.meaning, configured_accounts, clock())
-
-
-def _resource(
-    spec: ReportSpec,
-    settings: Settings,
-    client: LiveChatClient,
-    progress: Progress,
-    directory: GroupDirectory | None,
-) -> DltResource:
-    return dlt.resource(report_rows, name=spec.name, max_table_nesting=0)(
-        spec, settings, client, progress=progress, directory=directory
-    )
+    """Return the validated settings of a `livechat_reports` source's first account."""
+    return shard_of(source).accounts[0].settings

@@ -158,6 +158,39 @@ class _Retry(Exception):
         return f"HTTP {self.status}{kind}: {self.message}"
 
 
+class RequestPool:
+    """The worker threads and HTTP sessions that requests run on, shareable by many clients.
+
+    The accounts of a shard share one pool, so their requests together stay within one
+    concurrency limit and reuse one connection per thread, whatever the number of accounts.
+    Each request carries its own account's Authorization header; sessions hold none.
+    """
+
+    def __init__(self, max_concurrency: int) -> None:
+        self.max_concurrency = max_concurrency
+        self._local = threading.local()
+        self._executor = ThreadPoolExecutor(
+            max_workers=max_concurrency, thread_name_prefix="livechat"
+        )
+
+    def session(self) -> requests.Session:
+        """The calling thread's HTTP session (one per worker thread)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update({"User-Agent": "livechat-reports"})
+            self._local.session = session
+        return session
+
+    def submit(self, job: Callable[[], T]) -> Future[T]:
+        """Run a job on a worker thread, in a copy of the caller's context variables."""
+        return self._executor.submit(contextvars.copy_context().run, job)
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
 class LiveChatClient:
     """Sends report requests, retrying what is transient, at most `max_concurrency` at a time.
 
@@ -177,7 +210,9 @@ class LiveChatClient:
         max_retry_delay: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], dt.datetime] = utc_now,
+        pool: RequestPool | None = None,
     ) -> None:
+        """Set up the client; without `pool` it gets a pool of `max_concurrency` threads."""
         self.root = f"{validate_base_url(base_url)}/v{api_version}/reports/"
         self._authorization = authorization
         self.max_concurrency = max_concurrency
@@ -188,21 +223,11 @@ class LiveChatClient:
         self.stats = ClientStats()
         self._sleep = sleep
         self._clock = clock
-        self._local = threading.local()
-        self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="livechat")
+        self._owns_pool = pool is None
+        self._pool = pool or RequestPool(max_concurrency)
 
     def __repr__(self) -> str:
         return f"LiveChatClient({self.root!r}, max_concurrency={self.max_concurrency})"
-
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.headers.update(
-                {"Authorization": self._authorization, "User-Agent": "livechat-reports"}
-            )
-            self._local.session = session
-        return session
 
     def post(self, report: str, body: dict[str, Any], window: str) -> Fetched:
         """POST one report request, retrying 429, 5xx, timeouts, dropped and garbled answers.
@@ -253,7 +278,12 @@ class LiveChatClient:
         self, report: str, body: dict[str, Any], window: str, attempt: int
     ) -> dict[str, Any]:
         try:
-            response = self._session().post(self.root + report, json=body, timeout=self.timeout)
+            response = self._pool.session().post(
+                self.root + report,
+                json=body,
+                timeout=self.timeout,
+                headers={"Authorization": self._authorization},
+            )
             text = response.text
         except requests.Timeout as e:
             raise _Retry(None, None, f"no answer within {self.timeout:g}s", None) from e
@@ -307,11 +337,11 @@ class LiveChatClient:
         names) holds in the pool's threads too.
         """
         pending: deque[Future[T]] = deque()
-        ahead = self.max_concurrency * 2
+        ahead = self._pool.max_concurrency * 2
         it = iter(jobs)
         try:
             for job in it:
-                pending.append(self._pool.submit(contextvars.copy_context().run, job))
+                pending.append(self._pool.submit(job))
                 if len(pending) >= ahead:
                     yield pending.popleft().result()
             while pending:
@@ -321,8 +351,9 @@ class LiveChatClient:
                 future.cancel()
 
     def close(self) -> None:
-        """Stop the worker threads."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the worker threads, unless the pool is shared (its owner stops it)."""
+        if self._owns_pool:
+            self._pool.close()
 
 
 def _error_of(text: str) -> tuple[str | None, str | None]:

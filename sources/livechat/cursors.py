@@ -16,6 +16,7 @@ day if groups were listed before.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -114,3 +115,47 @@ def record_loaded(
             before = days.get(str(group))
             days[str(group)] = str(window.last) if before is None else max(before, str(window.last))
     resource_state[GROUP_DAYS_KEY] = days
+
+
+# Each account's cursors, one row per account and report, replaced by every load that moves
+# them and committed with that load's rows; any pipeline writing the dataset reads them, so an
+# account keeps its days whatever shard (pipeline) loads it next.
+CURSORS_TABLE = "account_cursors"
+CURSORS_KEY = ("account_id", "report")
+CURSORS_COLUMNS: dict[str, Any] = {
+    name: {"data_type": data_type, "nullable": name not in CURSORS_KEY}
+    for name, data_type in (
+        ("account_id", "text"),
+        ("report", "text"),
+        ("last_loaded_day", "date"),
+        ("group_last_loaded_days", "text"),
+    )
+}
+
+
+def cursor_row(account_id: str, report: str, resource_state: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the `account_cursors` row of one account's report after a run."""
+    group_days = resource_state.get(GROUP_DAYS_KEY)
+    last = resource_state.get(STATE_KEY)
+    return {
+        "account_id": account_id,
+        "report": report,
+        "last_loaded_day": dt.date.fromisoformat(str(last)) if last else None,
+        "group_last_loaded_days": (
+            json.dumps(group_days, sort_keys=True, separators=(",", ":"))
+            if group_days is not None
+            else None
+        ),
+    }
+
+
+def state_of(last_loaded_day: Any, group_last_loaded_days: str | None) -> dict[str, Any]:
+    """Return a report's cursor state from its `account_cursors` row (see `cursor_row`)."""
+    state: dict[str, Any] = {}
+    if last_loaded_day:
+        state[STATE_KEY] = str(last_loaded_day)[:10]
+    if group_last_loaded_days:
+        state[GROUP_DAYS_KEY] = {
+            str(k): str(v) for k, v in json.loads(group_last_loaded_days).items()
+        }
+    return state

@@ -1,10 +1,11 @@
-"""The resource body of every report: plan its run, fetch the answers, yield normalized rows.
+"""One account's report for a run: plan it, fetch the answers, return normalized rows.
 
 The plan (`plan`) says which days (and per listed group, which days of it) a run loads; the
-answers are fetched concurrently on the client's pool (`fetch`); each table's rows carry the
-merge that replaces those days (`merge`), and every answered request adds a row to the lineage
-table (`lineage`). A group's day without data (an empty bucket) stores no row at all, so a
-listed id the account's chats never name stores nothing (`directory`).
+answers are fetched concurrently on the client's pool (`fetch`); every answered request adds a
+row to the lineage table (`lineage`). A group's day without data (an empty bucket) stores no
+row at all, so a listed id the account's chats never name stores nothing (`directory`). The
+rows are handed to dlt, with the merge that replaces their days (`merge`), by the shard
+(`shard`) once every report of the account is in.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import dlt
 
 from .breakdown import allows
 from .client import LiveChatClient
@@ -24,57 +23,72 @@ from .cursors import record_loaded, resumes_from
 from .directory import GROUPS_REPORT, GroupDirectory
 from .fetch import fetch
 from .flatten import Row, Tables
-from .lineage import LINEAGE_TABLE, mark_lineage
-from .meaning import STATE_KEY as MEANING_KEY
-from .merge import Replaced, placeholder_row, table_hints
+from .lineage import LINEAGE_TABLE
+from .merge import Replaced, placeholder_row
 from .plan import RunPlan, plan_requests, plan_run
 from .progress import NO_PROGRESS, Progress
-from .reports import Kind, ReportSpec, TableSpec
+from .reports import Kind, ReportSpec
 from .settings import Settings
 
 logger = logging.getLogger("livechat_reports")
+
+
+@dataclass
+class ReportRows:
+    """One account's rows of one report for a run, not yet handed to dlt.
+
+    Attributes:
+        batches: (table, rows) pairs in the order the answers came: the report's tables, the
+            lineage table, and a placeholder row for a table that got none (it carries the merge).
+        replaced: The days (and groups) the run replaces in the report's tables.
+    """
+
+    batches: list[tuple[str, list[Row]]]
+    replaced: Replaced
 
 
 def report_rows(
     spec: ReportSpec,
     settings: Settings,
     client: LiveChatClient,
-    state: Callable[[], dict[str, Any]] = dlt.current.resource_state,
-    source_state: Callable[[], dict[str, Any]] = dlt.current.source_state,
+    resource_state: dict[str, Any],
+    resources: Mapping[str, Any],
     progress: Progress = NO_PROGRESS,
     directory: GroupDirectory | None = None,
-) -> Iterator[Any]:
-    """Yield a report's rows for the run: the resource function of every report.
+) -> ReportRows | None:
+    """Fetch one account's rows of a report for the run, and record the days in its state.
 
     Args:
         spec: The report (or its per-group copy).
-        settings: The run's validated settings.
-        client: The shared HTTP client.
-        state: Returns this resource's dlt state.
-        source_state: Returns the source's dlt state, where the dataset's meaning is recorded.
-        progress: Told the plan, each answered request and the real rows yielded.
+        settings: The account's validated settings.
+        client: The account's HTTP client.
+        resource_state: The report's cursor state for the account; updated in place once every
+            answer is in (the caller commits it with the rows, and only with them).
+        resources: Every report's cursor state for the account as the run began (the group
+            directory plans from them).
+        progress: Told the plan, each answered request and the real rows.
         directory: Where chats_groups and per-group reports get the run's groups (and the days
-            each group had chats on), when the run breaks reports down by group.
+            each group had chats on), when the account's reports are broken down by group.
+
+    Returns:
+        The rows, or None when the report has nothing to load.
     """
-    resource_state = state()
-    source = source_state()
-    # Committed with this run's rows, and only with them, like every dlt state change.
-    source[MEANING_KEY] = settings.meaning
     plan = plan_run(spec, settings, resource_state)
     if plan is None:
         logger.info(
             "%s: nothing to load (last loaded day %s)", spec.name, resumes_from(resource_state)
         )
-        return
+        return None
     started = time.monotonic()
-    answers = _ask(spec, settings, client, progress, directory, plan, source.get("resources", {}))
-    counts = yield from _rows(spec, settings, plan, answers, progress, directory)
+    answers = _ask(spec, settings, client, progress, directory, plan, resources)
+    batches, counts = _rows(spec, settings, plan, answers, progress, directory)
     logger.info(
         "%s: %d requests for %s, %s rows, %.1fs",
         spec.name, answers.requests + len(answers.asked), plan.window, sum(counts.values()),
         time.monotonic() - started,
     )  # fmt: skip
     record_loaded(resource_state, settings, plan.replaced, plan.listed)
+    return ReportRows(batches, plan.replaced)
 
 
 @dataclass
@@ -134,18 +148,18 @@ def _rows(
     answers: Answers,
     progress: Progress,
     directory: GroupDirectory | None,
-) -> Generator[Any, None, dict[str, int]]:
-    """Yield the answers' rows, routed to their tables with the run's merge; return the counts.
+) -> tuple[list[tuple[str, list[Row]]], dict[str, int]]:
+    """Return the answers' rows as (table, rows) batches, and the real rows per table.
 
     Tables that got no row (only dimension and per-group tables can: the account's series and
     per-day tables have a row per day) get one placeholder row that carries the merge.
     """
-    hinted: set[str] = set()
+    batches: list[tuple[str, list[Row]]] = []
     counts = {t.name: 0 for t in spec.tables}
     by_name = {t.name: t for t in spec.tables}
     if answers.asked:
         progress.rows(LINEAGE_TABLE, len(answers.asked))
-        yield mark_lineage(answers.asked, hinted)
+        batches.append((LINEAGE_TABLE, answers.asked))
     for tables, lineage in answers.answers:
         for name, rows in tables.items():
             if spec.group is not None and directory is not None:
@@ -154,31 +168,13 @@ def _rows(
                 continue
             counts[name] += len(rows)
             progress.rows(name, len(rows))
-            yield _mark(rows, spec, by_name[name], settings, plan.replaced, hinted)
+            batches.append((name, rows))
         if lineage:
             progress.rows(LINEAGE_TABLE, len(lineage))
-            yield mark_lineage(lineage, hinted)
+            batches.append((LINEAGE_TABLE, lineage))
     for name, count in counts.items():
         table = by_name[name]
         if count == 0 and table.merge_key and spec.kind is not Kind.PERIOD:
             progress.rows(name, 0)
-            placeholder = [placeholder_row(table, settings, plan.window)]
-            yield _mark(placeholder, spec, table, settings, plan.replaced, hinted)
-    return counts
-
-
-def _mark(
-    rows: list[Row],
-    spec: ReportSpec,
-    table: TableSpec,
-    settings: Settings,
-    replaced: Replaced,
-    hinted: set[str],
-) -> Any:
-    """Route rows to their table; the first batch of each table carries the run's hints."""
-    if table.name in hinted:
-        return dlt.mark.with_table_name(rows, table.name)
-    hinted.add(table.name)
-    hints = table_hints(spec, table, settings, replaced)
-    # Every table is a variant: variants inherit the resource-level hints, which stay empty.
-    return dlt.mark.with_hints(rows, hints, create_table_variant=True)
+            batches.append((name, [placeholder_row(table, settings, plan.window)]))
+    return batches, counts

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.cursor_record import recorded_cursors
 from pipelines.livechat_reports import LoadSummary, build_pipeline, run_load
 from sources.livechat.credentials import PersonalAccessTokenCredentials
 from sources.livechat_emulator import Emulator, ReportsAPI
@@ -65,12 +66,14 @@ class Loader:
         transform = options.pop("transform", False)
         return run_load(self.pipeline, {"today": today, **options}, transform=transform)
 
-    def state(self) -> dict[str, str]:
-        resources = (
-            self.pipeline.state.get("sources", {}).get("livechat_reports", {}).get("resources", {})
-        )
+    def state(self, account_id: str = "demo") -> dict[str, str]:
+        """Each report's last loaded day of the account, as the dataset records it."""
         return {
-            name: v["last_loaded_day"] for name, v in resources.items() if v.get("last_loaded_day")
+            name: state["last_loaded_day"]
+            for name, state in recorded_cursors(self.pipeline, [account_id])
+            .get(account_id, {})
+            .items()
+            if state.get("last_loaded_day")
         }
 
 

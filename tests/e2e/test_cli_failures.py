@@ -361,7 +361,7 @@ def test_a_full_disk_during_the_load_step_says_what_was_committed_and_the_next_r
         committed, tables, recorded = rows_of_load(None, db, found["load_id"])
         assert claimed_rows(found) == committed  # the message says exactly what is there
         # every table of the load, report_requests and account_loads included
-        assert int(found["others"]) == tables - len(committed) and tables == 22
+        assert int(found["others"]) == tables - len(committed) and tables == 23
         assert not recorded
 
         # a BI tool holding the file refuses the next run before it touches the left package
@@ -446,8 +446,13 @@ def test_a_failed_load_job_is_one_message_and_debug_shows_dlt_tracebacks(
     db = tmp_path / "livechat.duckdb"
     committed, _, recorded = rows_of_load(destination, db, found["load_id"])
     assert claimed_rows(found) == committed
-    assert set(committed) <= {"tags_chat_usage", "report_requests", "account_loads"}
-    assert int(found["others"]) == 4 - len(committed)
+    assert set(committed) <= {
+        "tags_chat_usage",
+        "report_requests",
+        "account_loads",
+        "account_cursors",
+    }
+    assert int(found["others"]) == 5 - len(committed)
     assert not recorded
     assert lines[-1] == (
         "Once the cause is fixed, run the load again: it finishes this package first (its days"

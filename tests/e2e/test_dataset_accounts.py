@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-import sources.livechat
 from pipelines.cli import main
 from sources.livechat_emulator import Emulator, ReportsAPI
 from sources.livechat_emulator.accounts import Accounts
+from tests.e2e import legacy
 
 REPORTS = "chats_total_chats,chats_ratings"
 # A daily 06:15 schedule, rehearsed with LIVECHAT_REPORTS_NOW against the emulator's clock.
@@ -139,11 +139,6 @@ def command(
     return Command(accounts[0], monkeypatch, tmp_path, destination)
 
 
-def no_row(*args: Any) -> Iterator[dict[str, Any]]:
-    """The source of the previous version: no `account_loads` row."""
-    yield from ()
-
-
 def refused(command: Command, capsys: Any, *argv: str, old: str, new: str) -> None:
     """The load exits 2 naming the old and new value and the ways out, and asks nothing."""
     command.emulator.stats.reset()
@@ -203,7 +198,7 @@ def test_a_dataset_loaded_before_the_record_existed_keeps_its_meaning(
     command.single("acme")
     command.at(FIRST_RUN)
     with monkeypatch.context() as old_version:  # the previous version wrote no account_loads
-        old_version.setattr(sources.livechat, "account_load", no_row)
+        legacy.old_version(old_version)
         assert command.load("--no-transform") == 0
     assert "account_loads" not in {
         name

@@ -726,8 +726,11 @@ def test_a_group_added_to_breakdown_groups_loads_from_start_date(
             " from lr.chats_total_chats_by_group group by 1 order by 1"
         )
         assert days == [{"group_id": g, "first": start, "last": later} for g in ("0", "1", "2")]
-        state = loader.pipeline.state["sources"]["livechat_reports"]["resources"]
-        assert "group_last_loaded_days" not in state["chats_total_chats_by_group"]
+        cursor = loader.query(
+            "select group_last_loaded_days from lr.account_cursors"
+            " where report = 'chats_total_chats_by_group'"
+        )
+        assert cursor == [{"group_last_loaded_days": None}]
     finally:
         emulator.stop()
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dlt.pipeline.exceptions import PipelineStepFailed
 
+from sources.livechat.exceptions import LiveChatAPIError
 from sources.livechat.reports import REPORTS
 from sources.livechat.windows import Window
 from sources.livechat_emulator import Switches
@@ -101,7 +101,7 @@ def test_the_same_run_twice_leaves_identical_tables(
     first = snapshot(loader)
     loader.run(today)
     assert snapshot(loader) == first
-    assert len(first) == 20 and sum(len(rows) for rows in first.values()) > 300
+    assert len(first) == 21 and sum(len(rows) for rows in first.values()) > 300
 
 
 def test_overlapping_backfills_never_duplicate_and_leave_the_state(
@@ -185,7 +185,7 @@ def test_a_failed_run_moves_no_state_and_the_next_run_recovers(
     day2 = day1 + dt.timedelta(days=1)
     emulator.api.now = at(day2, 12)
     emulator.switches = Switches(faults={"503": 1.0})
-    with pytest.raises(PipelineStepFailed) as failure:
+    with pytest.raises(LiveChatAPIError) as failure:
         loader.run(day2, max_attempts=2)
     assert "chats/" in str(failure.value) and "503" in str(failure.value)
     assert loader.state() == state

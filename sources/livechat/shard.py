@@ -1,0 +1,313 @@
+"""One load of several accounts: each fetched whole, a few at once, then handed to dlt together.
+
+A shard is the accounts one pipeline loads in one run. Their requests share one pool (the
+run's concurrency limit); each account is fetched completely (every report it loads) before any
+of its rows reaches dlt, so an account whose requests fail, or whose token was revoked, adds no
+row and moves no cursor, while the shard's other accounts load. The rows of all accounts go
+through one extract, one normalize and one load: one load job and one merge per table, the
+merge scoped to exactly the (account, days) windows that were fetched (`merge.merge_of`).
+
+Each account's cursors come from the dataset (`account_cursors`, read by the caller before
+the run and given as a `CursorBook`) and go back to it with the rows, so they do not depend on
+which shard loads the account.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import dlt
+
+from .client import LiveChatClient
+from .credentials import LiveChatCredentials
+from .cursors import CURSORS_COLUMNS, CURSORS_KEY, CURSORS_TABLE, cursor_row
+from .directory import GroupDirectory
+from .extract import ReportRows, report_rows
+from .flatten import Row
+from .lineage import LINEAGE_COLUMNS, LINEAGE_TABLE
+from .meaning import ACCOUNTS_COLUMNS, ACCOUNTS_TABLE, account_load_row
+from .merge import table_hints
+from .progress import Progress
+from .reports import ReportSpec
+from .settings import Settings
+
+logger = logging.getLogger("livechat_reports")
+
+# The account whose reports the current thread fetches (and the requests it runs on the pool,
+# which run in a copy of its context), for log lines that name it.
+CURRENT_ACCOUNT: ContextVar[str | None] = ContextVar("livechat_account", default=None)
+
+
+@dataclass(frozen=True)
+class Account:
+    """One account to load: who it is, its credentials, and settings of its own.
+
+    Attributes:
+        name: How people call it (its configuration section; the account id for the one
+            account of `[sources.livechat.credentials]`).
+        credentials: Its personal access token or OAuth token.
+        overrides: Its own timezone, filters, start_date or group breakdown, as
+            `livechat_reports` arguments.
+        named_in_logs: Whether the lines logged while it loads name it (`CURRENT_ACCOUNT`);
+            the one account of a plain load is not named.
+    """
+
+    name: str
+    credentials: LiveChatCredentials
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    named_in_logs: bool = True
+
+    @property
+    def account_id(self) -> str:
+        """The LiveChat account id (the rows' `account_id`)."""
+        return str(self.credentials.account_id)
+
+
+class CursorBook:
+    """Each account's report cursors as the run begins, read from the dataset by the caller.
+
+    It is filled after the pipeline is synced with its destination (and before extraction);
+    an account it does not know starts from its `start_date`.
+    """
+
+    def __init__(self, states: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None):
+        self._states: dict[str, dict[str, dict[str, Any]]] = {}
+        self.fill(states or {})
+
+    def fill(self, states: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> None:
+        """Set the cursors: account id -> report -> cursor state."""
+        self._states = {a: {r: dict(s) for r, s in by.items()} for a, by in states.items()}
+
+    def states(self, account_id: str) -> dict[str, dict[str, Any]]:
+        """A copy of one account's cursor states, report by report."""
+        return copy.deepcopy(self._states.get(account_id, {}))
+
+
+@dataclass(frozen=True)
+class AccountRun:
+    """One account of a run: its name, validated settings and HTTP client.
+
+    Attributes:
+        name: How people call it (its configuration section, or its account id).
+        settings: Its validated settings.
+        client: Its client (its own Authorization header, the shard's shared pool).
+        progress: Told its planned and answered requests and its rows.
+    """
+
+    name: str
+    settings: Settings
+    client: LiveChatClient
+    progress: Progress
+    named_in_logs: bool = False
+
+    @property
+    def account_id(self) -> str:
+        """The LiveChat account id (the rows' `account_id`)."""
+        return self.settings.account_id
+
+
+@dataclass
+class AccountOutcome:
+    """What fetching one account gave: its rows per report and cursors, or why it failed.
+
+    Attributes:
+        account: The account.
+        reports: Rows per report (resource name); each report takes its own out when it
+            hands them to dlt, so they are freed as the run goes.
+        cursors: The account's cursor state per report after this run (to record).
+        error: What the fetch failed with, or None.
+        seconds: How long the fetch took.
+    """
+
+    account: AccountRun
+    reports: dict[str, ReportRows] = field(default_factory=dict)
+    cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    error: BaseException | None = None
+    seconds: float = 0.0
+
+
+def fetch_account(account: AccountRun, cursors: CursorBook) -> AccountOutcome:
+    """Fetch every report of one account for the run; a failure is kept, not raised."""
+    started = time.monotonic()
+    token = CURRENT_ACCOUNT.set(account.name if account.named_in_logs else None)
+    settings = account.settings
+    outcome = AccountOutcome(account)
+    states = cursors.states(account.account_id)
+    before = copy.deepcopy(states)
+    directory = (
+        GroupDirectory(settings, account.client, account.progress) if settings.grouped else None
+    )
+    try:
+        for spec in settings.resources:
+            state = states.setdefault(spec.name, {})
+            rows = report_rows(
+                spec, settings, account.client, state, before, account.progress, directory
+            )
+            if rows is not None:
+                outcome.reports[spec.name] = rows
+                outcome.cursors[spec.name] = state
+    except Exception as error:  # kept per account: the shard's other accounts go on
+        logger.debug("account %s failed", account.name, exc_info=True)
+        outcome.reports.clear()
+        outcome.cursors.clear()
+        outcome.error = error
+    finally:
+        CURRENT_ACCOUNT.reset(token)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+class ShardFetch:
+    """Fetches the accounts of a run, `concurrency` at a time, and serves their outcomes in order.
+
+    Every resource of the run walks the same outcomes in account order (`outcomes`); the first
+    walk starts the fetches. Accounts are fetched in worker threads of their own; their
+    requests run on the shared request pool, so the pool's size limits requests in flight
+    whatever the number of accounts fetching.
+    """
+
+    def __init__(
+        self,
+        accounts: Sequence[AccountRun],
+        cursors: CursorBook,
+        concurrency: int,
+        on_done: Callable[[AccountOutcome], object] | None = None,
+    ) -> None:
+        self.accounts = list(accounts)
+        self._cursors = cursors
+        self._concurrency = concurrency
+        self._on_done = on_done
+        self._lock = threading.Lock()
+        self._futures: list[Future[AccountOutcome]] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    def _start(self) -> list[Future[AccountOutcome]]:
+        with self._lock:
+            if self._futures is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self._concurrency, thread_name_prefix="account"
+                )
+                self._futures = [
+                    self._executor.submit(self._fetch, account) for account in self.accounts
+                ]
+            return self._futures
+
+    def _fetch(self, account: AccountRun) -> AccountOutcome:
+        outcome = fetch_account(account, self._cursors)
+        if self._on_done is not None:
+            self._on_done(outcome)
+        return outcome
+
+    def outcomes(self) -> Iterator[AccountOutcome]:
+        """Each account's outcome, in account order, as soon as it is in."""
+        for future in self._start():
+            yield future.result()
+
+    def results(self) -> list[AccountOutcome]:
+        """Every outcome (after the run: the fetches are done)."""
+        return [future.result() for future in self._start()]
+
+    def close(self) -> None:
+        """Stop the account threads (a run that stopped early cancels the fetches not begun)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def report_batches(spec: ReportSpec, fetch: ShardFetch) -> Iterator[Any]:
+    """The resource body of a report: every loaded account's rows, with the run's merge.
+
+    Each table's first batch carries its hints (columns, key, merge); the last batch carries
+    them again with the merge scoped to every account loaded, which is the scope dlt keeps (the
+    last hints of a table win), so an account that failed or loaded nothing is never deleted.
+    """
+    tables = {t.name: t for t in spec.tables}
+    loaded: list[tuple[Settings, Any]] = []
+    held: dict[str, list[Row]] = {}  # each table's latest batch, held back to carry the hints
+    hinted: set[str] = set()
+    for outcome in fetch.outcomes():
+        rows = outcome.reports.pop(spec.name, None)
+        if rows is None:
+            continue
+        loaded.append((outcome.account.settings, rows.replaced))
+        for name, batch in rows.batches:
+            if name not in hinted:
+                hinted.add(name)
+                yield _hinted(spec, tables, name, batch, loaded)
+                continue
+            if name in held:
+                yield dlt.mark.with_table_name(held[name], name)
+            held[name] = batch
+    for name, batch in held.items():
+        yield _hinted(spec, tables, name, batch, loaded)
+
+
+def _hinted(
+    spec: ReportSpec,
+    tables: Mapping[str, Any],
+    name: str,
+    rows: list[Row],
+    loaded: Sequence[tuple[Settings, Any]],
+) -> Any:
+    """Rows with their table's hints (every table is a variant of the report's resource)."""
+    if name == LINEAGE_TABLE:
+        hints = dlt.mark.make_hints(
+            table_name=LINEAGE_TABLE, write_disposition="append", columns=LINEAGE_COLUMNS
+        )
+    else:
+        hints = table_hints(spec, tables[name], loaded)
+    return dlt.mark.with_hints(rows, hints, create_table_variant=True)
+
+
+def account_loads(
+    fetch: ShardFetch, configured_accounts: Sequence[str], clock: Callable[[], Any]
+) -> Iterator[list[Row]]:
+    """The `account_loads` row of every account loaded (its meaning, the configured accounts)."""
+    for outcome in fetch.outcomes():
+        if outcome.error is None:
+            settings = outcome.account.settings
+            outcome.account.progress.rows("account_loads", 1)
+            yield [account_load_row(settings.meaning, configured_accounts, clock())]
+
+
+def account_cursors(fetch: ShardFetch) -> Iterator[list[Row]]:
+    """The `account_cursors` rows of every account loaded: one per report it loaded."""
+    for outcome in fetch.outcomes():
+        if outcome.error is None and outcome.cursors:
+            yield [
+                cursor_row(outcome.account.account_id, report, state)
+                for report, state in outcome.cursors.items()
+            ]
+
+
+def shard_resources(
+    fetch: ShardFetch,
+    specs: Sequence[ReportSpec],
+    configured_accounts: Sequence[str],
+    clock: Callable[[], Any],
+) -> Iterator[Any]:
+    """The run's resources: one per report any account loads, then the accounts' records."""
+    for spec in specs:
+        yield dlt.resource(report_batches, name=spec.name, max_table_nesting=0)(spec, fetch)
+    yield dlt.resource(
+        account_loads,
+        name=ACCOUNTS_TABLE,
+        write_disposition="append",
+        columns=ACCOUNTS_COLUMNS,
+        max_table_nesting=0,
+    )(fetch, configured_accounts, clock)
+    yield dlt.resource(
+        account_cursors,
+        name=CURSORS_TABLE,
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        primary_key=list(CURSORS_KEY),
+        columns=CURSORS_COLUMNS,
+        max_table_nesting=0,
+    )(fetch)
