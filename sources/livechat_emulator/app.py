@@ -73,6 +73,8 @@ class ReportsAPI:
         unscoped_token: A Bearer token that is valid but lacks reports_read (answers 403).
         page_size: Records per page of chats/queued_visitors_left.
         revoked: Whether the account's tokens are revoked (every request gets 401).
+        failing: Report paths (like `chats/ranking`) whose requests get a 500 for this
+            account: an account whose requests keep failing while the others answer.
     """
 
     seed: int = 42
@@ -85,6 +87,7 @@ class ReportsAPI:
     unscoped_token: str | None = None
     page_size: int = 25
     revoked: bool = False
+    failing: frozenset[str] = frozenset()
 
     def clock(self) -> int:
         """Return the emulator's current time in epoch seconds."""
@@ -153,6 +156,8 @@ class ReportsAPI:
         if refused:
             return refused
         report = path[len(PATH_PREFIX) :].strip("/")
+        if report in self.failing:
+            return error(500, "internal", f"Injected failure of `{report}` for this account")
         spec = REPORTS.get(report)
         if spec is None:
             valid = ", ".join(sorted(REPORTS))
