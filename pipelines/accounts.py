@@ -546,28 +546,7 @@ def run_accounts(
 
     def load(shard: int) -> None:
         members = [results[a.name] for a in grouped[shard]]
-        began = time.monotonic()
-        try:
-            summary = run_load(
-                pipeline_of(shard),
-                shard_options([r.account for r in members], options),
-                transform=False,
-                load_lock=load_lock,
-                account_tallies={r.account.name: r.tally for r in members},
-            )
-        except Exception as error:  # the whole shard failed: each of its accounts did
-            logger.debug("shard %d failed", shard, exc_info=True)
-            summary, failure = None, error
-        for result in members:
-            result.seconds = time.monotonic() - began
-            if summary is None:
-                result.error = failure
-            elif result.account.name in summary.failed:
-                result.error = summary.failed[result.account.name]
-            else:
-                result.summary = account_summary(summary, result)
-            if on_done is not None:
-                on_done(result)
+        load_shard(pipeline_of(shard), members, options, load_lock, on_done)
 
     import_shared_modules()
     name_accounts_in_logs()
@@ -580,6 +559,40 @@ def run_accounts(
         outcome.views, outcome.transform_error = _transform(pipeline_of(loaded[0]))
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def load_shard(
+    pipeline: Pipeline,
+    members: Sequence[AccountResult],
+    options: Mapping[str, Any],
+    load_lock: threading.Lock,
+    on_done: Callable[[AccountResult], object] | None,
+) -> None:
+    """Run one shard's load and put each account's outcome in its result."""
+    began = time.monotonic()
+    failure: BaseException | None = None
+    summary: LoadSummary | None = None
+    try:
+        summary = run_load(
+            pipeline,
+            shard_options([r.account for r in members], options),
+            transform=False,
+            load_lock=load_lock,
+            account_tallies={r.account.name: r.tally for r in members},
+        )
+    except Exception as error:  # the whole shard failed: each of its accounts did
+        logger.debug("shard %s failed", pipeline.pipeline_name, exc_info=True)
+        failure = error
+    for result in members:
+        result.seconds = time.monotonic() - began
+        if summary is None:
+            result.error = failure
+        elif result.account.name in summary.failed:
+            result.error = summary.failed[result.account.name]
+        else:
+            result.summary = account_summary(summary, result)
+        if on_done is not None:
+            on_done(result)
 
 
 def account_summary(shard: LoadSummary, result: AccountResult) -> LoadSummary:

@@ -180,7 +180,9 @@ def livechat_reports(
                 named_in_logs=account.named_in_logs,
             )
         )
-    fetch = ShardFetch(runs, cursors or CursorBook(), account_concurrency or http.max_concurrency)
+    fetch = ShardFetch(
+        runs, cursors or CursorBook(), account_concurrency or http.max_concurrency, pool
+    )
     specs = {spec.name: spec for run in runs for spec in run.settings.resources}
     configured = configured_accounts or [run.account_id for run in runs]
     yield from shard_resources(fetch, list(specs.values()), configured, clock)

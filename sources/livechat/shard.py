@@ -26,7 +26,7 @@ from typing import Any
 
 import dlt
 
-from .client import LiveChatClient
+from .client import LiveChatClient, RequestPool
 from .credentials import LiveChatCredentials
 from .cursors import CURSORS_COLUMNS, CURSORS_KEY, CURSORS_TABLE, cursor_row
 from .directory import GroupDirectory
@@ -134,8 +134,13 @@ class AccountOutcome:
     seconds: float = 0.0
 
 
-def fetch_account(account: AccountRun, cursors: CursorBook) -> AccountOutcome:
-    """Fetch every report of one account for the run; a failure is kept, not raised."""
+def fetch_account(
+    account: AccountRun, cursors: CursorBook, stopped: threading.Event | None = None
+) -> AccountOutcome:
+    """Fetch every report of one account for the run; a failure is kept, not raised.
+
+    When `stopped` is set (the run was interrupted), no further report is asked for.
+    """
     started = time.monotonic()
     token = CURRENT_ACCOUNT.set(account.name if account.named_in_logs else None)
     settings = account.settings
@@ -147,6 +152,8 @@ def fetch_account(account: AccountRun, cursors: CursorBook) -> AccountOutcome:
     )
     try:
         for spec in settings.resources:
+            if stopped is not None and stopped.is_set():
+                raise RunStopped(f"the run stopped before {spec.name} of {account.name}")
             state = states.setdefault(spec.name, {})
             rows = report_rows(
                 spec, settings, account.client, state, before, account.progress, directory
@@ -165,6 +172,10 @@ def fetch_account(account: AccountRun, cursors: CursorBook) -> AccountOutcome:
     return outcome
 
 
+class RunStopped(Exception):
+    """The run was stopped (interrupted) while this account was being fetched."""
+
+
 class ShardFetch:
     """Fetches the accounts of a run, `concurrency` at a time, and serves their outcomes in order.
 
@@ -179,9 +190,12 @@ class ShardFetch:
         accounts: Sequence[AccountRun],
         cursors: CursorBook,
         concurrency: int,
+        pool: RequestPool | None = None,
         on_done: Callable[[AccountOutcome], object] | None = None,
     ) -> None:
         self.accounts = list(accounts)
+        self._pool = pool
+        self._stopped = threading.Event()
         self._cursors = cursors
         self._concurrency = concurrency
         self._on_done = on_done
@@ -201,7 +215,7 @@ class ShardFetch:
             return self._futures
 
     def _fetch(self, account: AccountRun) -> AccountOutcome:
-        outcome = fetch_account(account, self._cursors)
+        outcome = fetch_account(account, self._cursors, self._stopped)
         if self._on_done is not None:
             self._on_done(outcome)
         return outcome
@@ -216,9 +230,17 @@ class ShardFetch:
         return [future.result() for future in self._start()]
 
     def close(self) -> None:
-        """Stop the account threads (a run that stopped early cancels the fetches not begun)."""
+        """Stop fetching: no account or report not yet begun is asked for, and the pool stops.
+
+        After a finished run this only releases the threads. After an interrupted one, the
+        requests not yet sent are cancelled and the fetches still running end at once (their
+        requests in flight are waited for), so nothing is logged after the run's last word.
+        """
+        self._stopped.set()
+        if self._pool is not None:
+            self._pool.close()
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 def report_batches(spec: ReportSpec, fetch: ShardFetch) -> Iterator[Any]:
@@ -281,10 +303,12 @@ def account_cursors(fetch: ShardFetch) -> Iterator[list[Row]]:
     """The `account_cursors` rows of every account loaded: one per report it loaded."""
     for outcome in fetch.outcomes():
         if outcome.error is None and outcome.cursors:
-            yield [
+            rows = [
                 cursor_row(outcome.account.account_id, report, state)
                 for report, state in outcome.cursors.items()
             ]
+            outcome.account.progress.rows(CURSORS_TABLE, len(rows))
+            yield rows
 
 
 def shard_resources(

@@ -70,6 +70,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--page-size", type=int, default=25, help="records per page (queued_visitors_left)"
     )
+    _add_edge_arguments(parser)
+
+
+def _add_edge_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options that shape answers at the edges: latency, rate limit, faults."""
     parser.add_argument("--latency-ms", type=float, default=0.0, help="fixed delay per request")
     parser.add_argument(
         "--jitter-ms", type=float, default=0.0, help="random extra delay per request"

@@ -251,6 +251,7 @@ def test_a_date_range_backfill_is_run_config_on_the_same_assets(
         "chats_ratings",
         "report_requests",
         "account_loads",
+        "account_cursors",
         "_dlt_loads",
     }
 
@@ -298,6 +299,7 @@ def test_the_group_breakdown_loads_through_the_same_assets(
         "chats_form_answers_by_group",
         "report_requests",
         "account_loads",
+        "account_cursors",
         "_dlt_loads",
     }
     dates = ["--start-date", start.isoformat(), "--end-date", end.isoformat()]

@@ -22,6 +22,12 @@ from tests.e2e.test_accounts import reader, report_tables, table_rows
 
 TODAY = dt.date(2026, 11, 20)
 START = TODAY - dt.timedelta(days=2)
+# Reports of each kind (series, per-day range, paged, period), so every merge shape is
+# loaded, and few enough that 120 accounts stay quick.
+REPORTS = (
+    "chats_total_chats,chats_tags,chats_ranking,chats_queued_visitors_left,"
+    "customers_unique_visitors_by_period"
+)
 # Longer than the lookback: a run that lost an account's cursor would ask for it again.
 HISTORY = TODAY - dt.timedelta(days=9)
 RECORDS = ("report_requests", "account_loads")  # what each load did, and when
@@ -61,6 +67,7 @@ def configure(
     monkeypatch.setenv("SOURCES__LIVECHAT__MAX_ATTEMPTS", "2")
     monkeypatch.setenv("SOURCES__LIVECHAT__START_DATE", start.isoformat())
     monkeypatch.setenv("SOURCES__LIVECHAT__SHARDS", str(shards))
+    monkeypatch.setenv("SOURCES__LIVECHAT__REPORTS", REPORTS)
     for name in accounts:
         prefix = f"SOURCES__LIVECHAT__ACCOUNTS__{name.upper()}__"
         monkeypatch.setenv(prefix + "ACCOUNT_ID", name)
@@ -134,7 +141,7 @@ def test_accounts_load_in_shards_as_alone_and_fail_alone(
         assert main(["load", "--no-transform", *alone, *options]) == 0
         together = account_rows(destination, "livechat_reports", name)
         assert together == account_rows(destination, f"alone_{name}", name), name
-        assert sum(len(rows) for rows in together.values()) > 50
+        assert sum(len(rows) for rows in together.values()) > 30
 
 
 def second_run_windows(db: str | None, dataset: str) -> set[tuple[Any, ...]]:
