@@ -609,6 +609,7 @@ def account_summary(shard: LoadSummary, result: AccountResult) -> LoadSummary:
         discarded_pending=shard.discarded_pending,
         destination=shard.destination,
         resources=shard.resources,
+        unseen_groups=shard.unseen_by_account.get(result.account.name, ()),
     )
 
 

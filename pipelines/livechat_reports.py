@@ -62,6 +62,9 @@ class LoadSummary:
         destination: Where the data went, for people (a DuckDB file's absolute path).
         views: What the transform step did (`transforms.TransformResult`), or None.
         unseen_groups: Listed breakdown groups no loaded day of chats_groups gives a chat.
+        unseen_by_account: The same per account name (of a shard's accounts).
+        failed: The accounts whose requests failed, by name, with the error.
+        per_account: Requests and days per account id, from the lineage table.
     """
 
     load_id: str | None
@@ -77,6 +80,7 @@ class LoadSummary:
     views: Any = None
     resources: list[str] = field(default_factory=list)
     unseen_groups: tuple[int, ...] = ()
+    unseen_by_account: dict[str, tuple[int, ...]] = field(default_factory=dict)
     failed: dict[str, BaseException] = field(default_factory=dict)
     per_account: dict[str, AccountFigures] = field(default_factory=dict)
 
@@ -439,8 +443,12 @@ def run_load(
     if summary.load_id is not None:
         with writing, held_open(database):
             _read_lineage(pipeline, summary)
+            for account in loaded:
+                unseen = unseen_groups(pipeline, account.settings)
+                if unseen:
+                    summary.unseen_by_account[account.name] = unseen
             summary.unseen_groups = tuple(
-                sorted({g for a in loaded for g in unseen_groups(pipeline, a.settings)})
+                sorted({g for unseen in summary.unseen_by_account.values() for g in unseen})
             )
     if transform and summary.load_id is not None:
         from transforms import DbtNotInstalled, apply_transforms
