@@ -64,8 +64,9 @@ def test_a_dataset_whose_every_day_an_unfinished_load_touched_says_the_load_is_u
     options = {"start_date": FIRST, "end_date": LAST, "backfill": True, "reports": REPORTS}
     loader.run(TODAY, transform=True, **options)
     assert _dashboard(loader, tmp_path, capsys)[0] == 0
-    # six load jobs (state, lineage, a copy and a merge per table): die after five
-    _killed_load(loader, 5)
+    # eight load jobs (account_loads, lineage, a copy and a merge per report table and for
+    # account_cursors): die after seven
+    _killed_load(loader, 7)
     unfinished = loader.query(
         "select distinct report_date from lr.stg_livechat__unfinished_loads"
         " where report_date is not null"
@@ -94,7 +95,7 @@ def test_a_first_load_that_never_finished_says_so_instead_of_load_first(
 ) -> None:
     """No view was built yet: the tables hold rows of a load `_dlt_loads` does not list."""
     loader = Loader(make_emulator(now=at(TODAY)), tmp_path / "lc.duckdb")
-    _killed_load(loader, 5)
+    _killed_load(loader, 7)
     code, captured, _ = _dashboard(loader, tmp_path, capsys)
     assert code == 2
     assert "its last load is unfinished" in captured.err, captured.err
@@ -109,7 +110,7 @@ def test_a_partly_hidden_dataset_is_drawn_with_a_note(
     loader = Loader(make_emulator(now=at(TODAY)), tmp_path / "lc.duckdb")
     loader.run(TODAY, transform=True, start_date=FIRST - dt.timedelta(days=7), end_date=LAST,
                backfill=True, reports=REPORTS)  # fmt: skip
-    _killed_load(loader, 5)
+    _killed_load(loader, 7)
     code, captured, page = _dashboard(loader, tmp_path, capsys)
     assert code == 0 and page.exists()
     assert captured.err.strip() == (
