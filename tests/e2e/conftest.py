@@ -81,6 +81,17 @@ def at(day: dt.date, hour: int = 12) -> float:
     return dt.datetime.combine(day, dt.time(hour), dt.timezone.utc).timestamp()
 
 
+def rehearse(api: Any, monkeypatch: pytest.MonkeyPatch, when: float) -> None:
+    """Set the emulator's clock and the command's (LIVECHAT_REPORTS_NOW) to the same instant.
+
+    A test that leaves the command on the real clock depends on the hour it runs: near
+    midnight UTC an account in another timezone is already on the next day.
+    """
+    api.now = when
+    instant = dt.datetime.fromtimestamp(when, dt.timezone.utc)
+    monkeypatch.setenv("LIVECHAT_REPORTS_NOW", instant.isoformat())
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str | None]:
     """The URL of a PostgreSQL server for the session, or None (the reason in POSTGRES_SKIP)."""

@@ -18,10 +18,10 @@ from sources.livechat.lineage import LINEAGE_TABLE
 from sources.livechat.meaning import ACCOUNTS_TABLE
 from sources.livechat_emulator import Emulator, ReportsAPI, Switches
 from sources.livechat_emulator.accounts import Accounts
-from tests.e2e.conftest import at
+from tests.e2e.conftest import at, rehearse
 
 NAMES = ("acme", "globex", "initech")
-TODAY = dt.datetime.now(dt.timezone.utc).date()
+TODAY = dt.date(2026, 11, 18)  # the emulator's and the command's, rehearsed
 # Each account's own settings, given in its section; its single-account load gets them as
 # the [sources.livechat] settings.
 OVERRIDES: dict[str, dict[str, str]] = {
@@ -35,7 +35,7 @@ def token(name: str) -> str:
 
 
 @pytest.fixture
-def accounts() -> Iterator[tuple[Emulator, Accounts]]:
+def accounts(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Emulator, Accounts]]:
     api = Accounts(
         *(
             ReportsAPI(
@@ -48,6 +48,7 @@ def accounts() -> Iterator[tuple[Emulator, Accounts]]:
             for index, name in enumerate(NAMES)
         )
     )
+    rehearse(api, monkeypatch, at(TODAY, 0) + 3600 * 6)
     with Emulator(api) as emulator:
         yield emulator, api
 
@@ -158,7 +159,7 @@ def test_three_accounts_load_as_each_would_alone(
     # Two runs: the second re-fetches the lookback days of all three accounts concurrently,
     # so a merge that forgot the account would delete the others' rows for those days.
     assert main(["load", *options]) == 0
-    api.now = at(TODAY, 0) + 3600 * 20
+    rehearse(api, monkeypatch, at(TODAY, 0) + 3600 * 20)
     assert main(["load", *options]) == 0
     out = capsys.readouterr().out
     assert "Loaded 3 of 3 accounts" in out
@@ -209,9 +210,9 @@ def test_three_accounts_load_as_each_would_alone(
             f"alone_{name}",
             "--no-transform",
         ]
-        api.now = at(TODAY, 0) + 3600 * 6
+        rehearse(api, monkeypatch, at(TODAY, 0) + 3600 * 6)
         assert main(["load", *options, *single]) == 0
-        api.now = at(TODAY, 0) + 3600 * 20
+        rehearse(api, monkeypatch, at(TODAY, 0) + 3600 * 20)
         assert main(["load", *options, *single]) == 0
         assert_equal_to_alone(destination, name)
 

@@ -42,7 +42,7 @@ from pipelines.orchestration.views import dbt_resource, view_assets  # noqa: E40
 from pipelines.orchestration.warehouse import LiveChatWarehouse  # noqa: E402
 from sources.livechat_emulator import Emulator  # noqa: E402
 from sources.livechat_emulator.accounts import Accounts  # noqa: E402
-from tests.e2e.conftest import at  # noqa: E402
+from tests.e2e.conftest import at, rehearse  # noqa: E402
 from tests.e2e.test_accounts import (  # noqa: E402
     NAMES,
     TODAY,
@@ -102,7 +102,7 @@ def test_three_accounts_through_dagster_load_as_each_would_alone(
     # by day without the account would delete the others' rows; and dagster-dlt drops the local
     # state before each run, so the second round must resume from the destination's state.
     for now_hour in (6, 20):
-        api.now = at(TODAY, 0) + 3600 * now_hour
+        rehearse(api, monkeypatch, at(TODAY, 0) + 3600 * now_hour)
         for name in NAMES:
             emulator.stats.reset()
             result = load(instance, destination, name)
@@ -172,9 +172,9 @@ def test_three_accounts_through_dagster_load_as_each_would_alone(
     for name in NAMES:
         as_single_account(monkeypatch, name)
         single = ["--dataset", f"alone_{name}", "--pipeline-name", f"alone_{name}"]
-        api.now = at(TODAY, 0) + 3600 * 6
+        rehearse(api, monkeypatch, at(TODAY, 0) + 3600 * 6)
         assert main(["load", *options, *single, "--no-transform"]) == 0
-        api.now = at(TODAY, 0) + 3600 * 20
+        rehearse(api, monkeypatch, at(TODAY, 0) + 3600 * 20)
         assert main(["load", *options, *single, "--no-transform"]) == 0
         assert_equal_to_alone(destination, name)
 

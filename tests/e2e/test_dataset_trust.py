@@ -19,17 +19,18 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from tests.e2e.conftest import at
+from tests.e2e.conftest import at, rehearse
 
 REPORTS = "chats_total_chats,chats_ratings,chats_tags"
 TABLES = ("chats_total_chats", "chats_ratings", "chats_tags")
-TODAY = dt.datetime.now(dt.timezone.utc).date()
+TODAY = dt.date(2026, 11, 18)  # the emulator's and the command's, rehearsed
 FIRST_DAY = TODAY - dt.timedelta(days=30)  # the default start of a first run
 
 
 @pytest.fixture
 def emulator(make_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     emu = make_emulator(now=at(TODAY, 0) + 3600 * 6)
+    rehearse(emu.api, monkeypatch, at(TODAY, 0) + 3600 * 6)
     monkeypatch.setenv("SOURCES__LIVECHAT__CREDENTIALS__ACCOUNT_ID", "demo")
     monkeypatch.setenv("SOURCES__LIVECHAT__CREDENTIALS__PERSONAL_ACCESS_TOKEN", "demo-pat")
     monkeypatch.setenv("SOURCES__LIVECHAT__BASE_URL", emu.url)
