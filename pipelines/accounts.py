@@ -46,7 +46,7 @@ from sources.livechat.shard import Account as SourceAccount
 
 from .livechat_reports import LoadSummary, build_pipeline, run_load
 from .logs import name_accounts_in_logs
-from .meaning_record import recorded_meaning
+from .meaning_record import recorded_meanings
 from .progress import Tally
 
 logger = logging.getLogger("livechat_reports")
@@ -372,7 +372,7 @@ def check_accounts_history(
 
     Before any account's first request, so a change of meaning stops the command (exit 2)
     instead of failing one account among loaded ones. The record is the dataset's own
-    (`meaning_record.recorded_meaning`): whatever pipeline loaded the account (as the single
+    (`meaning_record.recorded_meanings`): whatever pipeline loaded the account (as the single
     account, a shard, or under another `--pipeline-name`), its rows' meaning is found.
 
     Raises:
@@ -380,10 +380,11 @@ def check_accounts_history(
     """
     runs = shard_of(accounts_source(accounts, source_options)).accounts
     pipeline = shard_pipeline(0, pipeline_name, destination, dataset_name, duckdb_file, credentials)
+    records = recorded_meanings(pipeline, [run.account_id for run in runs])
     for run in runs:
         if run.settings.refresh:
             continue
-        changed = changes(recorded_meaning(pipeline, run.account_id), run.settings.meaning)
+        changed = changes(records.get(run.account_id), run.settings.meaning)
         if changed:
             error = DatasetMeaningChanged(pipeline.dataset_name, changed)
             raise AccountConfigError(f"Account `{run.name}`: {error}") from None

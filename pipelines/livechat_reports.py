@@ -33,7 +33,7 @@ from sources.livechat.shard import CursorBook
 
 from .cursor_record import recorded_cursors
 from .groups import unseen_groups
-from .meaning_record import recorded_meaning
+from .meaning_record import recorded_meanings
 from .progress import Fanout, Tally
 
 logger = logging.getLogger("livechat_reports")
@@ -390,9 +390,10 @@ def run_load(
         progress: Counts requests and rows and shows them (`pipelines.progress`); it also
             supplies the summary's rows. Default: counted, not shown.
         load_lock: Held while this run opens the destination (prepare, load, reading the
-            lineage back); loads of several shards in one process share one, so only their
-            requests and normalization overlap (DuckDB races when one process attaches one
-            file from several threads at once, and creating a dataset's tables would race).
+            lineage back) and while it normalizes; loads of several shards in one process
+            share one, so only their requests overlap (DuckDB races when one process attaches
+            one file from several threads at once, creating a dataset's tables would race, and
+            each normalize or load holds its package's rows in memory).
         account_tallies: A tally per account name of a shard, counting that account alone
             (the summary's rows are those of the accounts loaded).
 
@@ -516,7 +517,10 @@ def _extract_normalize_load(
     if all(o.error is not None for o in shard_of(source).results()):
         pipeline.drop_pending_packages()
         return None
-    with tally.step("normalize"):
+    # One shard of a process normalizes at a time, as one loads at a time: both steps are
+    # CPU-bound (threads gain nothing under the GIL) and hold the package's rows, so a process
+    # loading several shards peaks at one shard's memory, not one per shard loading at once.
+    with tally.step("normalize"), writing:
         pipeline.normalize()
         release_arrow_memory()
     # Held open, the file keeps the run's new rows in memory until it is closed: worth it
@@ -530,7 +534,7 @@ def check_meaning(pipeline: Pipeline, source: DltSource, book: CursorBook) -> No
     """Refuse a run whose settings would give an account's rows another meaning than before.
 
     The meaning (account, timezone, distribution, filters) is read from the dataset itself
-    (`meaning_record.recorded_meaning`: its `account_loads` table, whatever pipeline wrote it,
+    (`meaning_record.recorded_meanings`: its `account_loads` table, whatever pipeline wrote it,
     else the pipelines' state of datasets loaded before that table existed). Call after
     `sync_destination`, before any request.
 
@@ -539,12 +543,11 @@ def check_meaning(pipeline: Pipeline, source: DltSource, book: CursorBook) -> No
         RefreshLeavesTables: When a refresh leaves out reports that hold rows.
     """
     state = pipeline.state.get("sources", {}).get(source.name, {})
-    own = state.get(MEANING_KEY)
-    for account in shard_of(source).accounts:
+    accounts = shard_of(source).accounts
+    records = recorded_meanings(pipeline, [a.account_id for a in accounts], state.get(MEANING_KEY))
+    for account in accounts:
         settings = account.settings
-        mine = own if own and own.get("account_id") == settings.account_id else None
-        recorded = recorded_meaning(pipeline, settings.account_id, mine)
-        changed = changes(recorded, settings.meaning)
+        changed = changes(records.get(settings.account_id), settings.meaning)
         if changed and not settings.refresh:
             raise _named(
                 account.name, settings, DatasetMeaningChanged(pipeline.dataset_name, changed)

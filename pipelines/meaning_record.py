@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
@@ -32,40 +32,52 @@ STATE_TABLE = "_dlt_pipeline_state"
 SOURCE_NAME = "livechat_reports"
 
 
-def recorded_meaning(
-    pipeline: Pipeline, account_id: str, own: Mapping[str, Any] | None = None
-) -> Mapping[str, Any] | None:
-    """Return the meaning the account's rows in the pipeline's dataset were loaded with.
+def recorded_meanings(
+    pipeline: Pipeline, account_ids: Iterable[str], own: Mapping[str, Any] | None = None
+) -> dict[str, Mapping[str, Any]]:
+    """Return the meaning each account's rows in the pipeline's dataset were loaded with.
+
+    One connection and one query per 500 accounts, whatever their number: a shard's accounts
+    are checked before any request, and one query per account cost more than their requests.
 
     Args:
         pipeline: A pipeline writing the dataset (its name does not matter).
-        account_id: The account.
-        own: The meaning recorded in this pipeline's own (synced) state, if any. When it names
-            another account it is returned as is: this pipeline's cursors belong to that one.
+        account_ids: The accounts.
+        own: The meaning recorded in this pipeline's own (synced) state, if any: the record
+            of the account it names when the dataset has no row of that account.
 
     Returns:
-        The latest `account_loads` row of a finished load of the account, else `own`, else
-        the newest meaning another pipeline's state recorded for the account, else None (a
-        new account, or a dataset not created yet).
+        Per account found: the latest `account_loads` row of a finished load of the account,
+        else `own`, else the newest meaning another pipeline's state recorded for it. An
+        account found nowhere (new, or the dataset is not created yet) is left out.
     """
-    if own and own.get("account_id") != account_id:
-        return own
-    if _missing_duckdb_file(pipeline):
-        return own or None
+    wanted = sorted(set(account_ids))
+    found: dict[str, Mapping[str, Any]] = {}
+    if not wanted or _missing_duckdb_file(pipeline):
+        return _with_own(found, wanted, own)
     try:
         with pipeline.sql_client() as client:
-            row = _latest_row(client, account_id)
-            if row is not None:
-                return row
-            if own:
-                return own
-            names = _pipeline_names(client, pipeline.pipeline_name)
-        if not names:
-            return None
-        with pipeline.destination_client() as job_client:
-            return _from_states(job_client, names, account_id)
+            found.update(_latest_rows(client, wanted))
+            found = _with_own(found, wanted, own)
+            missing = [a for a in wanted if a not in found]
+            names = _pipeline_names(client, pipeline.pipeline_name) if missing else []
+        if names:
+            with pipeline.destination_client() as job_client:
+                states = legacy_source_states(job_client, names)
+            found.update({a: dict(states[a][STATE_KEY]) for a in missing if a in states})
     except DestinationUndefinedEntity:  # no dataset yet
-        return own or None
+        pass
+    return _with_own(found, wanted, own)
+
+
+def _with_own(
+    found: dict[str, Mapping[str, Any]], wanted: list[str], own: Mapping[str, Any] | None
+) -> dict[str, Mapping[str, Any]]:
+    """`found`, with `own` for the account it names when nothing else was found for it."""
+    account_id = str(own.get("account_id")) if own else None
+    if own and account_id in wanted and account_id not in found:
+        found[account_id] = own
+    return found
 
 
 def _missing_duckdb_file(pipeline: Pipeline) -> bool:
@@ -75,28 +87,34 @@ def _missing_duckdb_file(pipeline: Pipeline) -> bool:
     return isinstance(database, str) and not os.path.exists(database)
 
 
-def _latest_row(client: Any, account_id: str) -> dict[str, Any] | None:
+def _latest_rows(client: Any, account_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The latest `account_loads` row of a finished load of each account, 500 at a time."""
     accounts = client.make_qualified_table_name(ACCOUNTS_TABLE)
     loads = client.make_qualified_table_name(LOADS_TABLE)
-    try:
-        rows = client.execute_sql(
-            "select a.timezone, a.distribution, a.filters"
-            f" from {accounts} as a inner join {loads} as l on l.load_id = a._dlt_load_id"
-            " where l.status = 0 and a.account_id = %s"
-            " order by l.inserted_at desc, a._dlt_load_id desc limit 1",
-            account_id,
-        )
-    except DestinationUndefinedEntity:  # loaded before the table existed, or never
-        return None
-    if not rows:
-        return None
-    timezone, distribution, filters = rows[0]
-    return {
-        "account_id": account_id,
-        "timezone": timezone,
-        "distribution": distribution,
-        "filters": filters,
-    }
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(account_ids), 500):
+        chunk = account_ids[start : start + 500]
+        try:
+            rows = client.execute_sql(
+                "select account_id, timezone, distribution, filters from ("
+                " select a.account_id, a.timezone, a.distribution, a.filters, row_number() over"
+                " (partition by a.account_id order by l.inserted_at desc, a._dlt_load_id desc)"
+                f" as recency from {accounts} as a inner join {loads} as l"
+                " on l.load_id = a._dlt_load_id"
+                f" where l.status = 0 and a.account_id in ({', '.join(['%s'] * len(chunk))})"
+                ") as ranked where recency = 1",
+                *chunk,
+            )
+        except DestinationUndefinedEntity:  # loaded before the table existed, or never
+            return found
+        for account_id, timezone, distribution, filters in rows or []:
+            found[str(account_id)] = {
+                "account_id": str(account_id),
+                "timezone": timezone,
+                "distribution": distribution,
+                "filters": filters,
+            }
+    return found
 
 
 def _pipeline_names(client: Any, pipeline_name: str) -> list[str]:
@@ -116,12 +134,6 @@ def _pipeline_names(client: Any, pipeline_name: str) -> list[str]:
         names.remove(pipeline_name)
         names.insert(0, pipeline_name)
     return names
-
-
-def _from_states(job_client: Any, names: list[str], account_id: str) -> Mapping[str, Any] | None:
-    """Return the first meaning the states of pipelines `names` recorded for the account."""
-    state = legacy_source_states(job_client, names).get(account_id)
-    return dict(state[STATE_KEY]) if state else None
 
 
 def legacy_source_states(job_client: Any, names: list[str]) -> dict[str, dict[str, Any]]:

@@ -169,15 +169,33 @@ class RequestPool:
     def __init__(self, max_concurrency: int) -> None:
         self.max_concurrency = max_concurrency
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._environment: dict[str, Any] | None = None
         self._executor = ThreadPoolExecutor(
             max_workers=max_concurrency, thread_name_prefix="livechat"
         )
 
-    def session(self) -> requests.Session:
-        """The calling thread's HTTP session (one per worker thread)."""
+    def session(self, url: str) -> requests.Session:
+        """The calling thread's HTTP session (one per worker thread) for requests to `url`.
+
+        The environment's proxy and CA bundle settings for `url` are read once, when the
+        pool's first session is made, not on every request as `requests` does by default:
+        that reading walks every environment variable, and with thousands of accounts
+        configured as variables it cost more than the requests. A `.netrc` entry is not
+        read either: each request carries its own account's Authorization header.
+        """
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
+            with self._lock:
+                if self._environment is None:
+                    self._environment = dict(
+                        requests.Session().merge_environment_settings(url, {}, None, None, None)
+                    )
+                environment: dict[str, Any] = self._environment
             session = requests.Session()
+            session.trust_env = False
+            session.proxies.update(environment["proxies"])
+            session.verify = environment["verify"]
             session.headers.update({"User-Agent": "livechat-reports"})
             self._local.session = session
         return session
@@ -278,7 +296,7 @@ class LiveChatClient:
         self, report: str, body: dict[str, Any], window: str, attempt: int
     ) -> dict[str, Any]:
         try:
-            response = self._pool.session().post(
+            response = self._pool.session(self.root).post(
                 self.root + report,
                 json=body,
                 timeout=self.timeout,
