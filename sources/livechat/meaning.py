@@ -23,7 +23,8 @@ STATE_KEY = "dataset_meaning"
 # In the order a person reads them; each is a setting of `[sources.livechat]`.
 MEANING_FIELDS = ("account_id", "timezone", "distribution", "filters")
 # One row per load of an account, appended with the load's rows: the account's meaning, the
-# accounts configured when it ran, and when it ran. Only rows of finished loads count.
+# accounts configured when it ran (on one row of each load), and when it ran. Only rows of
+# finished loads count.
 ACCOUNTS_TABLE = "account_loads"
 ACCOUNTS_COLUMNS: dict[str, Any] = {
     name: {"data_type": data_type, "nullable": name != "account_id"}
@@ -51,20 +52,25 @@ def meaning_of(
 
 
 def account_load_row(
-    meaning: Mapping[str, str], configured_accounts: Iterable[str], loaded_at: dt.datetime
+    meaning: Mapping[str, str], configured_accounts: Iterable[str] | None, loaded_at: dt.datetime
 ) -> dict[str, Any]:
     """Return the `account_loads` row of one load: its meaning, the configured accounts, its time.
 
     Args:
         meaning: The run's meaning (`meaning_of`).
         configured_accounts: The account ids configured when the load ran (the load's own
-            included), recorded as a JSON list so a later reader knows which were dropped.
+            included), recorded as a JSON list so a later reader knows which were dropped; or
+            None for the other accounts of the same load: the list is written once per load,
+            not once per account (10,000 accounts would make it 10,000 x 10,000 ids).
         loaded_at: When the load ran, by the run's clock.
     """
-    configured = sorted({*configured_accounts, meaning["account_id"]})
+    listed = None
+    if configured_accounts is not None:
+        configured = sorted({*configured_accounts, meaning["account_id"]})
+        listed = json.dumps(configured, separators=(",", ":"))
     return {
         **{name: meaning[name] for name in MEANING_FIELDS},
-        "configured_accounts": json.dumps(configured, separators=(",", ":")),
+        "configured_accounts": listed,
         "loaded_at": loaded_at,
     }
 

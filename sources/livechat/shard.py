@@ -291,12 +291,17 @@ def _hinted(
 def account_loads(
     fetch: ShardFetch, configured_accounts: Sequence[str], clock: Callable[[], Any]
 ) -> Iterator[list[Row]]:
-    """The `account_loads` row of every account loaded (its meaning, the configured accounts)."""
+    """The `account_loads` row of every account loaded: its meaning, and when.
+
+    The first account's row also lists the configured accounts (once per load, not per row).
+    """
+    listed: Sequence[str] | None = configured_accounts
     for outcome in fetch.outcomes():
         if outcome.error is None:
             settings = outcome.account.settings
             outcome.account.progress.rows("account_loads", 1)
-            yield [account_load_row(settings.meaning, configured_accounts, clock())]
+            yield [account_load_row(settings.meaning, listed, clock())]
+            listed = None
 
 
 def account_cursors(fetch: ShardFetch) -> Iterator[list[Row]]:

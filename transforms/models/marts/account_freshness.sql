@@ -4,8 +4,9 @@
 --   last_loaded_at     when the account's last successful load ran (`account_loads.loaded_at`;
 --                      for datasets loaded before that table, the load's last request)
 --   is_configured      whether the account was configured when the latest finished load of the
---                      dataset ran (each load records the configured account ids): true until a
---                      load runs whose configuration lacks it, and true when no load recorded any
+--                      dataset ran (each load records the configured account ids, on one of its
+--                      rows): true until a load runs whose configuration lacks it, and true when
+--                      no load recorded any
 with
 
 account_loads as (
@@ -50,6 +51,7 @@ ranked_configurations as (
         configured_accounts,
         row_number() over (order by committed_at desc, load_id desc) as recency
     from account_loads
+    where configured_accounts is not null
 ),
 
 latest_configuration as (
