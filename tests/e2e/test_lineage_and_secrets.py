@@ -147,3 +147,22 @@ def test_the_database_password_reaches_dbt_only_through_its_environment(
     assert dbt_files, "dbt's target and logs are in the pipeline's working directory"
     for path in dbt_files:
         assert DB_PASSWORD.encode() not in path.read_bytes(), path
+
+
+def test_a_netrc_entry_for_the_api_host_does_not_replace_the_accounts_token(
+    make_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests would otherwise put the .netrc login into the Authorization header of every
+    # request that has no `auth`, replacing the account's token: the load would fail with 401
+    # (or, against the real API, send another account's credentials).
+    emulator = make_emulator(now=at(TODAY))
+    (tmp_path / ".netrc").write_text("machine 127.0.0.1 login someone password other-secret\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NETRC", str(tmp_path / ".netrc"))
+    loader = Loader(emulator, tmp_path / "lc.duckdb")
+    loader.run(TODAY, reports=["chats_total_chats"], start_date=TODAY - dt.timedelta(days=2))
+    assert emulator.stats.statuses_by_account and all(
+        set(statuses) == {200} for statuses in emulator.stats.statuses_by_account.values()
+    )
+    assert loader.query("select count(*) as n from lr.chats_total_chats")[0]["n"] == 3
