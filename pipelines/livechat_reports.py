@@ -17,6 +17,7 @@ from typing import Any
 import dlt
 from dlt.common.destination import Destination, TLoaderFileFormat
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
@@ -151,7 +152,11 @@ def destination_for(
         options["staging_dataset_name_layout"] = staging_dataset_name_layout
     if name != "duckdb":
         return Destination.from_reference(name, credentials=credentials, **options)
-    return dlt.destinations.duckdb(duckdb_path(duckdb_file), **options)
+    # A credentials object, not the path as text: dlt parses text as a connection string, which
+    # imports SQLAlchemy (about 0.65 s of every run's CPU).
+    file = DuckDbCredentials()
+    file.database = duckdb_path(duckdb_file)
+    return dlt.destinations.duckdb(file, **options)
 
 
 def dataset_name_for(dataset_name: str) -> str:
