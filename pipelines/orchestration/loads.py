@@ -41,7 +41,6 @@ from pipelines.accounts import (
     AccountResult,
     assign_shards,
     check_accounts,
-    check_accounts_history,
     check_no_single_account,
     configured_account_ids,
     configured_names,
@@ -206,10 +205,11 @@ def load_shard(
 ) -> Iterator[MaterializeResult[Any]]:
     """Load the partition's shard as `livechat-reports load --shards k` does.
 
-    The same checks before any request (the account sections, their settings, their rows'
-    meaning), then `run_accounts`, the command's own: one run of the shard's pipeline through
-    `run_load` (its lock, the destination check, its state, packages an interrupted run left),
-    one load job and one merge per table for all its accounts. The accounts loaded become one
+    The same checks before any request (the account sections, their settings), then
+    `run_accounts`, the command's own: one run of the shard's pipeline through `run_load` (its
+    lock, the destination check, packages an interrupted run left, the accounts' cursors and
+    their rows' meaning, all before any request), one load job and one merge per table for all
+    its accounts. The accounts loaded become one
     materialization per table written; then, if some account failed, a `Failure` naming each.
 
     Raises:
@@ -230,8 +230,9 @@ def load_shard(
         options = with_rehearsed_now(config.source_options())
         # Recorded with each account's load: the dataset learns which accounts are configured.
         options["configured_accounts"] = configured_account_ids()
+        # The rows' meaning is checked by `run_load` under the shard's own pipeline, before any
+        # request (`check_accounts_history` would attach every shard's run to shard 0's).
         check_accounts(members, options)
-        check_accounts_history(members, options, **warehouse.load_arguments())
         context.log.info(
             f"Shard {shard} of {shards}: pipeline"
             f" {shard_pipeline_name(warehouse.pipeline_name, shard)}, dataset"
@@ -248,6 +249,9 @@ def load_shard(
         )
     except Exception as error:
         raise shard_failure(key, members, error) from error
+    whole = shared_error(outcome.results)
+    if whole is not None:
+        raise shard_failure(key, members, whole) from whole
     for result in outcome.results:
         log_account(context, result)
     yield from materializations(outcome.results, warehouse.stored_dataset())
@@ -346,18 +350,28 @@ def shard_failure(key: str, members: Sequence[Account], error: BaseException) ->
 def accounts_failure(key: str, results: Sequence[AccountResult]) -> Failure:
     """Some accounts of the shard failed: name each, say why and what to do.
 
-    When every account failed with one error, the shard failed as a whole (its destination,
-    say): `shard_failure` says so once. The run is retried only when every failure may pass
-    later; a retry loads the whole shard again (the accounts loaded now reload their lookback
-    days only).
+    When the shard failed as a whole (`shared_error`), `shard_failure` says so once. The run
+    is retried only when every failure may pass later; a retry loads the whole shard again
+    (the accounts loaded now reload their lookback days only).
     """
+    whole = shared_error(results)
+    if whole is not None:
+        return shard_failure(key, [r.account for r in results], whole)
     failures = [(r.account, r.error) for r in results if r.error is not None]
-    first = failures[0][1]
-    together = len(failures) == len(results) and all(e is first for _, e in failures)
-    if together and (len(results) > 1 or not isinstance(first, LiveChatError)):
-        return shard_failure(key, [r.account for r in results], first)
     loaded = [r.account for r in results if r.error is None]
     return _failure(key, [(a.name, a, diagnose(e, "load")) for a, e in failures], loaded)
+
+
+def shared_error(results: Sequence[AccountResult]) -> BaseException | None:
+    """The error the shard failed with as a whole (its destination, say), or None.
+
+    `run_accounts` gives such an error to every account of the shard. An account's own error
+    (a LiveChat error) is its own, even when the shard has that one account.
+    """
+    first = results[0].error if results else None
+    if first is None or any(r.error is not first for r in results):
+        return None
+    return first if len(results) > 1 or not isinstance(first, LiveChatError) else None
 
 
 def failure(
