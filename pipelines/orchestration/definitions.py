@@ -8,7 +8,7 @@ an account needs no reload.
 
 from __future__ import annotations
 
-from dagster import Definitions
+from dagster import Definitions, ExecutorDefinition
 
 from pipelines.accounts import shard_count
 
@@ -23,6 +23,7 @@ def build_definitions(
     shards: int | None = None,
     warehouse: LiveChatWarehouse | None = None,
     shard_tags: ShardTags | None = None,
+    executor: ExecutorDefinition | None = None,
 ) -> Definitions:
     """Build the code location.
 
@@ -31,6 +32,8 @@ def build_definitions(
         warehouse: Where the data goes; default the command's defaults (`livechat.duckdb`).
         shard_tags: Run tags per shard number, for every run of that shard (for example
             `dagster-k8s/config` with the resources of its pod on Kubernetes).
+        executor: Where a run's step executes; default Dagster's (multiprocess). A run is one
+            shard and has one step, so shards load in parallel as runs, whatever the executor.
     """
     partitions = shard_partitions(shard_count() if shards is None else shards)
     reports = report_assets(partitions)
@@ -44,6 +47,7 @@ def build_definitions(
             "dbt": dbt_resource(),
             "warehouse": warehouse or LiveChatWarehouse(),
         },
+        executor=executor,
     )
 
 

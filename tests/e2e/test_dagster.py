@@ -26,7 +26,9 @@ from dagster import (  # noqa: E402
     RunRequest,
     TimeWindowPartitionsDefinition,
     build_schedule_context,
+    in_process_executor,
     materialize,
+    multi_or_in_process_executor,
 )
 from dagster_dlt import DagsterDltResource  # noqa: E402
 
@@ -472,6 +474,15 @@ def test_one_run_writes_the_destination_at_a_time(instance: DagsterInstance) -> 
     pools = instance.get_concurrency_config().pool_config
     assert pools.default_pool_limit == 1
     assert str(pools.pool_granularity.value) == "run"
+
+
+def test_the_executor_is_the_locations_choice() -> None:
+    """A run is one shard with one step: the executor says only where that step runs."""
+    default = location.build_definitions(1).get_repository_def().get_job(LOAD_JOB)
+    assert default.executor_def is multi_or_in_process_executor
+    chosen = location.build_definitions(1, executor=in_process_executor)
+    for job in (LOAD_JOB, "livechat_views"):
+        assert chosen.get_repository_def().get_job(job).executor_def is in_process_executor
 
 
 def test_dagster_definitions_validate_loads_the_code_location(tmp_path: Path) -> None:
