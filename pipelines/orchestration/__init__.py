@@ -3,10 +3,11 @@
 `definitions.py` is the module Dagster loads (`dagster dev -m pipelines.orchestration.definitions`);
 it needs the `dagster` extra. The pieces:
 
-- `loads.py`: one asset per report (dagster-dlt), partitioned by account section; a run of
-  one partition loads that account through its own pipeline and staging dataset.
+- `partitions.py`: one partition per shard (`shard_0`, ...).
+- `loads.py`: one asset per report (dagster-dlt), partitioned by shard; a run of one partition
+  loads that shard's accounts through its pipeline and staging dataset, as the command does.
 - `views.py`: the dbt package's models as assets (dagster-dbt), downstream of the reports.
 - `warehouse.py`: where the data goes (destination, dataset, DuckDB file), as a resource.
-- `jobs.py`: the jobs, the daily schedules and the concurrency pool.
-- `dagster.yaml`: the instance settings that hold the pool to one run at a time.
+- `jobs.py`: the jobs and the daily schedules (one load run per shard, then the views).
+- `dagster.yaml`: the instance settings that hold the writers' pool to one run at a time.
 """

@@ -1,37 +1,44 @@
 """The code location: `dagster dev -m pipelines.orchestration.definitions` loads `defs`.
 
-The partitions are the account sections configured when the location loads (`.dlt/secrets.toml`
-in the current directory, or `SOURCES__LIVECHAT__ACCOUNTS__<NAME>__...` variables); reload the
-location after adding an account.
+The partitions are the shards configured when the location loads (`shards` under
+[sources.livechat] in `.dlt/config.toml`, or `SOURCES__LIVECHAT__SHARDS`; default 1); reload the
+location after changing it. The accounts of a shard are read when its run starts, so adding
+an account needs no reload.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dagster import Definitions, ExecutorDefinition
 
-from dagster import Definitions
+from pipelines.accounts import shard_count
 
-from pipelines.accounts import configured_names
-
-from .jobs import daily_loads, daily_views, load_job, views_job
-from .loads import account_partitions, report_assets
+from .jobs import ShardTags, daily_loads, daily_views, load_job, views_job
+from .loads import report_assets
+from .partitions import shard_partitions
 from .views import dbt_resource, view_assets
 from .warehouse import LiveChatWarehouse
 
 
 def build_definitions(
-    accounts: Sequence[str] | None = None, warehouse: LiveChatWarehouse | None = None
+    shards: int | None = None,
+    warehouse: LiveChatWarehouse | None = None,
+    shard_tags: ShardTags | None = None,
+    executor: ExecutorDefinition | None = None,
 ) -> Definitions:
     """Build the code location.
 
     Args:
-        accounts: The partitions (account section names); default the configured sections.
+        shards: How many shards (partitions); default `shards` under [sources.livechat].
         warehouse: Where the data goes; default the command's defaults (`livechat.duckdb`).
+        shard_tags: Run tags per shard number, for every run of that shard (for example
+            `dagster-k8s/config` with the resources of its pod on Kubernetes).
+        executor: Where a run's step executes; default Dagster's (multiprocess). A run is one
+            shard and has one step, so shards load in parallel as runs, whatever the executor.
     """
-    partitions = account_partitions(configured_names() if accounts is None else accounts)
+    partitions = shard_partitions(shard_count() if shards is None else shards)
     reports = report_assets(partitions)
     views = view_assets()
-    loads, rebuild = load_job(reports), views_job(views)
+    loads, rebuild = load_job(reports, partitions, shard_tags), views_job(views)
     return Definitions(
         assets=[reports, views],
         jobs=[loads, rebuild],
@@ -40,6 +47,7 @@ def build_definitions(
             "dbt": dbt_resource(),
             "warehouse": warehouse or LiveChatWarehouse(),
         },
+        executor=executor,
     )
 
 

@@ -1,11 +1,13 @@
-"""The jobs and the daily schedules: one load run per account, then the views."""
+"""The jobs and the daily schedules: one load run per shard, then the views."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 
 from dagster import (
     AssetsDefinition,
+    PartitionedConfig,
     RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
@@ -17,6 +19,8 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
+from .partitions import shard_of_key
+
 LOAD_JOB = "livechat_accounts"
 VIEWS_JOB = "livechat_views"
 # 06:15 UTC, as the README's cron example; the views half an hour later (on DuckDB they queue
@@ -24,10 +28,33 @@ VIEWS_JOB = "livechat_views"
 LOAD_CRON = "15 6 * * *"
 VIEWS_CRON = "45 6 * * *"
 
+ShardTags = Callable[[int], Mapping[str, str]]
 
-def load_job(reports: AssetsDefinition) -> UnresolvedAssetJobDefinition:
-    """The job that loads one account (a partition) into every report asset."""
-    return define_asset_job(LOAD_JOB, selection=[reports], partitions_def=reports.partitions_def)
+
+def load_job(
+    reports: AssetsDefinition,
+    partitions: StaticPartitionsDefinition,
+    shard_tags: ShardTags | None = None,
+) -> UnresolvedAssetJobDefinition:
+    """The job that loads one shard (a partition) into every report asset.
+
+    Args:
+        reports: The report assets.
+        partitions: Their partitions, one per shard.
+        shard_tags: The run tags of each shard's runs (scheduled, launched or backfilled),
+            such as `dagster-k8s/config` for the pod of a shard that needs more memory.
+    """
+    tags = shard_tags or (lambda shard: {})
+    return define_asset_job(
+        LOAD_JOB,
+        selection=[reports],
+        partitions_def=partitions,
+        config=PartitionedConfig(
+            partitions,
+            run_config_for_partition_key_fn=lambda key: {},  # the daily run: LoadConfig's defaults
+            tags_for_partition_key_fn=lambda key: dict(tags(shard_of_key(key))),
+        ),
+    )
 
 
 def views_job(views: AssetsDefinition) -> UnresolvedAssetJobDefinition:
@@ -38,7 +65,7 @@ def views_job(views: AssetsDefinition) -> UnresolvedAssetJobDefinition:
 def daily_loads(
     job: UnresolvedAssetJobDefinition, partitions: StaticPartitionsDefinition
 ) -> ScheduleDefinition:
-    """The daily schedule: one run per configured account, each its own partition."""
+    """The daily schedule: one run per shard, each its own partition."""
 
     @schedule(
         name="livechat_accounts_daily",
@@ -50,8 +77,8 @@ def daily_loads(
         tick = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
         day = tick.date().isoformat()
         return [
-            RunRequest(run_key=f"{name}-{day}", partition_key=name)
-            for name in partitions.get_partition_keys()
+            RunRequest(run_key=f"{key}-{day}", partition_key=key)
+            for key in partitions.get_partition_keys()
         ]
 
     return livechat_accounts_daily

@@ -1,16 +1,17 @@
-"""One Dagster asset per report (named by dagster-dlt's translator), partitioned by account.
+"""One Dagster asset per report (named by dagster-dlt's translator), partitioned by shard.
 
-A run of partition `acme` loads account `acme` through its own pipeline
-(`livechat_reports_acme`) and staging dataset, as `livechat-reports load --accounts acme`
-would: the same settings, the same state, the same refusal of a run whose settings would
-change what the rows mean. Incremental loading is dlt's (each account's state is in the
-destination), so the partitions are accounts only, not days: a date range is a backfill
-through run config (`LoadConfig`) on the same assets.
+A run of partition `shard_k` loads the accounts of shard k through the shard's pipeline
+(`livechat_reports_shard_k`) and staging dataset, as `livechat-reports load --shards k` does:
+the same code (`run_accounts`, then `run_load`), settings, state and checks, one load job and
+one merge per table for all the shard's accounts. Incremental loading is dlt's (each account's
+cursors are in the dataset), so the partitions are shards only, not days: a date range is a
+backfill through run config (`LoadConfig`) on the same assets.
 """
 
 # No `from __future__ import annotations`: Dagster reads the asset functions' annotations
 # (config class, context, resources) as objects.
 
+import typing
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -36,27 +37,36 @@ from pydantic import Field
 from pipelines.accounts import (
     SECTION,
     Account,
-    account_options,
+    AccountConfigError,
+    AccountResult,
+    assign_shards,
+    check_accounts,
     check_no_single_account,
     configured_account_ids,
     configured_names,
     read_accounts,
+    run_accounts,
+    shard_count,
+    shard_pipeline_name,
 )
 from pipelines.clock import with_rehearsed_now
-from pipelines.diagnosis import Kind, diagnose
-from pipelines.livechat_reports import LoadSummary, run_load
+from pipelines.diagnosis import Diagnosis, Kind, diagnose
+from pipelines.livechat_reports import LoadSummary
 from sources.livechat import livechat_reports
 from sources.livechat.credentials import PersonalAccessTokenCredentials
+from sources.livechat.exceptions import LiveChatError
 from sources.livechat.lineage import LINEAGE_TABLE
 from sources.livechat.meaning import ACCOUNTS_TABLE
 from sources.livechat.reports import REPORTS
 from transforms.tables import LOADS_TABLE
 
+from .partitions import shard_of_key
 from .warehouse import LiveChatWarehouse
 
 GROUP = "livechat"
 KEY_PREFIX = "livechat"
-# Every asset that writes the destination is in this pool; dagster.yaml holds it to one run.
+# Every asset that writes the destination is in this pool: dagster.yaml holds it to one run
+# (DuckDB has one writer); `dagster instance concurrency set` lifts it on a server warehouse.
 POOL = "livechat_destination"
 # Transient failures (timeouts, 5xx, a locked file) are tried again later; see `failure`.
 RETRY_POLICY = RetryPolicy(max_retries=2, delay=60, backoff=Backoff.EXPONENTIAL)
@@ -65,7 +75,8 @@ RETRY_POLICY = RetryPolicy(max_retries=2, delay=60, backoff=Backoff.EXPONENTIAL)
 class LoadConfig(Config):
     """Run config of a load: empty for the daily incremental run, dates for a backfill.
 
-    Dates are inclusive and days of the account's timezone, as on the command line.
+    Dates are inclusive and days of each account's timezone, as on the command line; they
+    apply to every account of the shard.
     """
 
     start_date: str | None = Field(
@@ -78,7 +89,7 @@ class LoadConfig(Config):
     )
     refresh: bool = Field(
         default=False,
-        description="Reload from start_date, replacing the account's rows (after a change of"
+        description="Reload from start_date, replacing the accounts' rows (after a change of"
         " timezone, distribution or filters).",
     )
 
@@ -118,11 +129,6 @@ class ReportTranslator(DagsterDltTranslator):
 TRANSLATOR = ReportTranslator()
 
 
-def account_partitions(names: Sequence[str]) -> StaticPartitionsDefinition:
-    """Return one partition per account section name."""
-    return StaticPartitionsDefinition(list(names))
-
-
 def _spec_source() -> Any:
     """A source with every report and every per-group report, built only to list the assets.
 
@@ -153,7 +159,7 @@ def shared_tables(reports: Iterable[str] | None = None) -> list[str]:
 
 
 def report_assets(partitions: StaticPartitionsDefinition) -> AssetsDefinition:
-    """Build the report assets (one per report, and the shared tables), partitioned by account.
+    """Build the report assets (one per report, and the shared tables), partitioned by shard.
 
     Every run loads all reports together (no subsets): the further tables of a report and
     dlt's own tables are written by the same load.
@@ -189,72 +195,222 @@ def report_assets(partitions: StaticPartitionsDefinition) -> AssetsDefinition:
         config: LoadConfig,
         warehouse: LiveChatWarehouse,
     ) -> Iterator[MaterializeResult[Any]]:
-        yield from load_account(context, config, warehouse)
+        yield from load_shard(context, config, warehouse)
 
     return livechat_reports_assets
 
 
-def load_account(
+def load_shard(
     context: AssetExecutionContext, config: LoadConfig, warehouse: LiveChatWarehouse
 ) -> Iterator[MaterializeResult[Any]]:
-    """Load the partition's account as the command does; on failure raise a `Failure`.
+    """Load the partition's shard as `livechat-reports load --shards k` does.
 
-    The load is `run_load`, the command's own: the pipeline's lock, the destination check,
-    its state, packages an interrupted run left, the dataset's meaning, and the load step's
-    workers are the same. Its summary becomes one materialization per table written, with the
-    rows the run loaded and the table's name in the dataset.
+    The same checks before any request (the account sections, their settings), then
+    `run_accounts`, the command's own: one run of the shard's pipeline through `run_load` (its
+    lock, the destination check, packages an interrupted run left, the accounts' cursors and
+    their rows' meaning, all before any request), one load job and one merge per table for all
+    its accounts. The accounts loaded become one
+    materialization per table written; then, if some account failed, a `Failure` naming each.
+
+    Raises:
+        Failure: When the shard could not be loaded, or some of its accounts failed (the
+            others' rows are loaded and materialized first).
     """
-    name = context.partition_key
-    account: Account | None = None
+    key = context.partition_key
+    members: list[Account] = []
     try:
-        check_no_single_account(configured_names())
-        account = read_accounts([name])[0]
+        shard, shards, members = shard_accounts(key)
+        if not members:
+            context.log.info(
+                f"Shard {shard} of {shards} has no account: nothing to load. An account goes"
+                f" to the shard its section's `shard` names, else to the one a hash of its"
+                " name picks."
+            )
+            return
         options = with_rehearsed_now(config.source_options())
+        # Recorded with each account's load: the dataset learns which accounts are configured.
         options["configured_accounts"] = configured_account_ids()
-        pipeline = warehouse.account_pipeline(name)
+        # The rows' meaning is checked by `run_load` under the shard's own pipeline, before any
+        # request (`check_accounts_history` would attach every shard's run to shard 0's).
+        check_accounts(members, options)
         context.log.info(
-            f"Account {name} (account_id {account.account_id}): pipeline"
-            f" {pipeline.pipeline_name}, dataset {pipeline.dataset_name}"
+            f"Shard {shard} of {shards}: pipeline"
+            f" {shard_pipeline_name(warehouse.pipeline_name, shard)}, dataset"
+            f" {warehouse.stored_dataset()}, accounts {named(members)}"
         )
-        summary = run_load(pipeline, account_options(account, options), transform=False)
+        outcome = run_accounts(
+            members,
+            options,
+            **warehouse.load_arguments(),
+            shards=shards,
+            only_shards=[shard],
+            concurrency=1,
+            transform=False,  # the views are their own job
+        )
     except Exception as error:
-        raise failure(name, account, error) from error
-    yield from materializations(summary, pipeline.dataset_name)
+        raise shard_failure(key, members, error) from error
+    whole = shared_error(outcome.results)
+    if whole is not None:
+        raise shard_failure(key, members, whole) from whole
+    for result in outcome.results:
+        log_account(context, result)
+    yield from materializations(outcome.results, warehouse.stored_dataset())
+    if outcome.failed:
+        raise accounts_failure(key, outcome.results)
 
 
-def materializations(summary: LoadSummary, dataset: str) -> Iterator[MaterializeResult[Any]]:
-    """One result per asset a load wrote: each report loaded, then the tables they share."""
-    tables = [*summary.resources, *shared_tables(summary.resources)]
-    for table in dict.fromkeys(tables):
+def shard_accounts(key: str) -> tuple[int, int, list[Account]]:
+    """Return the shard a partition key names, how many shards there are, and its accounts.
+
+    Raises:
+        AccountConfigError: On bad account configuration, or when the shard no longer exists.
+    """
+    shard = shard_of_key(key)
+    check_no_single_account(configured_names())
+    shards = shard_count()
+    if shard >= shards:
+        raise AccountConfigError(
+            f"Partition `{key}` is shard {shard}, but `shards` under [sources.livechat] is now"
+            f" {shards}: reload the code location, whose partitions are the shards it found"
+            " when it loaded."
+        )
+    # Every section is read (a shard is known only from them all), as the command does.
+    return shard, shards, assign_shards(read_accounts(), shards).get(shard, [])
+
+
+def log_account(context: AssetExecutionContext, result: AccountResult) -> None:
+    """Log one account's part of the run: its rows, requests and days, or why it failed."""
+    who = f"Account {result.account.name} (account_id {result.account.account_id})"
+    if result.summary is not None:
+        summary = result.summary
+        days = f", days {summary.first_day}..{summary.last_day}" if summary.first_day else ""
+        rows = sum(summary.rows.values())
+        context.log.info(f"{who}: {rows} rows, {summary.requests} requests{days}")
+    elif result.error is not None:
+        context.log.error(f"{who} failed: {diagnose(result.error, 'load').message}")
+
+
+def materializations(
+    results: Sequence[AccountResult], dataset: str
+) -> Iterator[MaterializeResult[Any]]:
+    """One result per asset the shard's load wrote: each report loaded, then the tables they share.
+
+    Each carries the table's name in the dataset, the load id, the rows the run loaded into
+    it (in all and per account id) and the accounts loaded and failed.
+    """
+    loaded = [r for r in results if r.summary is not None]
+    if not loaded:
+        return
+    first = typing.cast(LoadSummary, loaded[0].summary)
+    accounts: dict[str, Any] = {
+        "accounts_loaded": MetadataValue.text(named(r.account for r in loaded))
+    }
+    failed = [r.account for r in results if r.error is not None]
+    if failed:
+        accounts["accounts_failed"] = MetadataValue.text(named(failed))
+    for table in dict.fromkeys([*first.resources, *shared_tables(first.resources)]):
         metadata: dict[str, Any] = {
             "table": MetadataValue.text(f"{dataset}.{table}"),
-            "load_id": MetadataValue.text(summary.load_id or ""),
+            "load_id": MetadataValue.text(first.load_id or ""),
+            **accounts,
         }
-        if table in summary.rows:
-            metadata["rows_loaded"] = MetadataValue.int(summary.rows[table])
+        rows = {
+            r.account.account_id: r.summary.rows[table]
+            for r in loaded
+            if r.summary is not None and table in r.summary.rows
+        }
+        if rows:
+            metadata["rows_loaded"] = MetadataValue.int(sum(rows.values()))
+            metadata["rows_by_account"] = MetadataValue.json(rows)
         yield MaterializeResult(asset_key=AssetKey([KEY_PREFIX, table]), metadata=metadata)
 
 
-def failure(name: str, account: Account | None, error: BaseException) -> Failure:
-    """Say which account failed, why, and what to do; retry only what may pass later."""
+def named(accounts: Iterable[Account]) -> str:
+    """The accounts as people read them: `acme (acme-id), globex (globex-id)`."""
+    return ", ".join(f"{a.name} ({a.account_id})" for a in accounts)
+
+
+def shard_failure(key: str, members: Sequence[Account], error: BaseException) -> Failure:
+    """The shard as a whole failed (its settings, its destination): say why and what to do."""
     diagnosis = diagnose(error, "load")
-    account_id = f" (account_id {account.account_id})" if account is not None else ""
-    retry = allow_retries(diagnosis.kind)
-    if retry:
-        todo = "It is retried; if it keeps failing, materialize this partition again later."
+    who = f" ({named(members)})" if members else ""
+    if allow_retries(diagnosis.kind):
+        todo = f"It is retried; if it keeps failing, materialize partition `{key}` again later."
     elif diagnosis.kind is Kind.INTERRUPTED:
-        todo = f"Materialize partition `{name}` again to go on."
+        todo = f"Materialize partition `{key}` again to go on."
     else:
-        todo = (
-            f"Fix its section [{SECTION}.{name}] (token or settings), then materialize partition"
-            f" `{name}` again."
-        )
+        todo = f"Fix what it names, then materialize partition `{key}` again."
     return Failure(
-        description=(
-            f"Account `{name}`{account_id} failed: {diagnosis.message} The other accounts are"
-            f" not affected. {todo}"
-        ),
-        metadata={"account": MetadataValue.text(name)},
+        description=f"Shard `{key}`{who} failed: {diagnosis.message} {todo}",
+        metadata={"shard": MetadataValue.text(key)},
+        allow_retries=allow_retries(diagnosis.kind),
+    )
+
+
+def accounts_failure(key: str, results: Sequence[AccountResult]) -> Failure:
+    """Some accounts of the shard failed: name each, say why and what to do.
+
+    When the shard failed as a whole (`shared_error`), `shard_failure` says so once. The run
+    is retried only when every failure may pass later; a retry loads the whole shard again
+    (the accounts loaded now reload their lookback days only).
+    """
+    whole = shared_error(results)
+    if whole is not None:
+        return shard_failure(key, [r.account for r in results], whole)
+    failures = [(r.account, r.error) for r in results if r.error is not None]
+    loaded = [r.account for r in results if r.error is None]
+    return _failure(key, [(a.name, a, diagnose(e, "load")) for a, e in failures], loaded)
+
+
+def shared_error(results: Sequence[AccountResult]) -> BaseException | None:
+    """The error the shard failed with as a whole (its destination, say), or None.
+
+    `run_accounts` gives such an error to every account of the shard. An account's own error
+    (a LiveChat error) is its own, even when the shard has that one account.
+    """
+    first = results[0].error if results else None
+    if first is None or any(r.error is not first for r in results):
+        return None
+    return first if len(results) > 1 or not isinstance(first, LiveChatError) else None
+
+
+def failure(
+    name: str, account: Account | None, error: BaseException, partition: str | None = None
+) -> Failure:
+    """Say that one account failed, why, and what to do; retry only what may pass later."""
+    return _failure(partition, [(name, account, diagnose(error, "load"))], [])
+
+
+def _failure(
+    partition: str | None,
+    failed: Sequence[tuple[str, Account | None, Diagnosis]],
+    loaded: Sequence[Account],
+) -> Failure:
+    again = f"materialize partition `{partition}` again" if partition else "materialize it again"
+    retry = all(allow_retries(d.kind) for _, _, d in failed)
+    lines = []
+    for name, account, diagnosis in failed:
+        account_id = f" (account_id {account.account_id})" if account is not None else ""
+        if allow_retries(diagnosis.kind):
+            todo = "It may pass later."
+        elif diagnosis.kind is Kind.INTERRUPTED:
+            todo = "It was stopped before it finished."
+        else:
+            todo = f"Fix its section [{SECTION}.{name}] (token or settings)."
+        lines.append(f"Account `{name}`{account_id} failed: {diagnosis.message} {todo}")
+    if loaded:
+        lines.append(f"The shard's other accounts were loaded: {named(loaded)}.")
+    if retry:
+        lines.append(f"The run is retried; if it keeps failing, {again} later.")
+    elif all(d.kind is Kind.INTERRUPTED for _, _, d in failed):
+        lines.append(f"{again.capitalize()} to go on.")
+    elif loaded:
+        lines.append(f"Then {again}; the accounts loaded now reload their lookback days only.")
+    else:
+        lines.append(f"Then {again}.")
+    return Failure(
+        description="\n".join(lines),
+        metadata={"failed_accounts": MetadataValue.text(", ".join(n for n, _, _ in failed))},
         allow_retries=retry,
     )
 

@@ -1,4 +1,4 @@
-"""Where the accounts' data goes, as a Dagster resource: destination, dataset, DuckDB file."""
+"""Where the shards' data goes, as a Dagster resource: destination, dataset, DuckDB file."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from dagster import ConfigurableResource
-from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.accounts import account_pipeline
 from pipelines.livechat_reports import (
     DEFAULT_DATASET,
     DEFAULT_PIPELINE,
@@ -30,8 +28,8 @@ class LiveChatWarehouse(ConfigurableResource):  # type: ignore[type-arg]
         destination: The dlt destination (`duckdb`, `postgres`, ...).
         dataset_name: The shared dataset.
         duckdb_file: The DuckDB file (default as the command finds it: `livechat.duckdb`).
-        pipeline_name: Each account's pipeline is `<pipeline_name>_<account>`; the same as the
-            command's, so the command and Dagster carry on from each other's state.
+        pipeline_name: Each shard's pipeline is `<pipeline_name>_shard_<k>`; the same as the
+            command's, so the command and Dagster carry on from each other.
     """
 
     destination: str = "duckdb"
@@ -39,11 +37,14 @@ class LiveChatWarehouse(ConfigurableResource):  # type: ignore[type-arg]
     duckdb_file: str | None = None
     pipeline_name: str = DEFAULT_PIPELINE
 
-    def account_pipeline(self, account: str) -> Pipeline:
-        """Return one account's pipeline (its own name, state and staging dataset)."""
-        return account_pipeline(
-            account, self.pipeline_name, self.destination, self.dataset_name, self.duckdb_file
-        )
+    def load_arguments(self) -> dict[str, Any]:
+        """The destination arguments of a load of shards (`accounts.run_accounts`)."""
+        return {
+            "pipeline_name": self.pipeline_name,
+            "destination": self.destination,
+            "dataset_name": self.dataset_name,
+            "duckdb_file": self.duckdb_file,
+        }
 
     @contextmanager
     def dbt_environment(self) -> Iterator[None]:

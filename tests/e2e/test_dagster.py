@@ -1,12 +1,13 @@
 """Many accounts on Dagster: the code location in process, against the emulator over loopback.
 
-Each account is a partition of the report assets; a run of one partition must load that
-account exactly as its own single-account load does, on DuckDB and PostgreSQL.
+Each shard is a partition of the report assets; a run of one partition must load that shard's
+accounts, each exactly as its own single-account load does, on DuckDB and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -25,24 +26,30 @@ from dagster import (  # noqa: E402
     RunRequest,
     TimeWindowPartitionsDefinition,
     build_schedule_context,
+    in_process_executor,
     materialize,
+    multi_or_in_process_executor,
 )
 from dagster_dlt import DagsterDltResource  # noqa: E402
 
+from pipelines.accounts import Account, AccountConfigError, AccountResult, shard_count  # noqa: E402
 from pipelines.cli import main  # noqa: E402
+from pipelines.livechat_reports import LoadSummary  # noqa: E402
 from pipelines.orchestration import definitions as location  # noqa: E402
 from pipelines.orchestration.jobs import LOAD_JOB  # noqa: E402
 from pipelines.orchestration.loads import (  # noqa: E402
     POOL,
     RETRY_POLICY,
-    account_partitions,
+    accounts_failure,
     report_assets,
 )
+from pipelines.orchestration.partitions import shard_key, shard_partitions  # noqa: E402
 from pipelines.orchestration.views import dbt_resource, view_assets  # noqa: E402
 from pipelines.orchestration.warehouse import LiveChatWarehouse  # noqa: E402
+from sources.livechat.exceptions import LiveChatAPIError  # noqa: E402
 from sources.livechat_emulator import Emulator  # noqa: E402
 from sources.livechat_emulator.accounts import Accounts  # noqa: E402
-from tests.e2e.conftest import at, rehearse  # noqa: E402
+from tests.e2e.conftest import at, credentials, rehearse  # noqa: E402
 from tests.e2e.test_accounts import (  # noqa: E402
     NAMES,
     TODAY,
@@ -75,14 +82,32 @@ def warehouse(db: str | None) -> LiveChatWarehouse:
     return LiveChatWarehouse(destination="postgres")
 
 
+def assign(monkeypatch: pytest.MonkeyPatch, shards: dict[str, int]) -> None:
+    """Spread the accounts over shards with `shard = k` in their sections."""
+    monkeypatch.setenv("SOURCES__LIVECHAT__SHARDS", str(max(shards.values()) + 1))
+    for name, shard in shards.items():
+        monkeypatch.setenv(f"SOURCES__LIVECHAT__ACCOUNTS__{name.upper()}__SHARD", str(shard))
+
+
+def alone(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Configure `name` as the single account: no sections, so no shards either."""
+    monkeypatch.delenv("SOURCES__LIVECHAT__SHARDS", raising=False)
+    for other in NAMES:
+        monkeypatch.delenv(f"SOURCES__LIVECHAT__ACCOUNTS__{other.upper()}__SHARD", raising=False)
+    as_single_account(monkeypatch, name)
+
+
 def load(
-    instance: DagsterInstance, db: str | None, name: str, config: dict[str, Any] | None = None
+    instance: DagsterInstance,
+    db: str | None,
+    partition: str = "shard_0",
+    config: dict[str, Any] | None = None,
 ) -> Any:
-    """Materialize the report assets for one account, in process, as a scheduled run would."""
-    reports = report_assets(account_partitions(NAMES))
+    """Materialize the report assets for one shard, in process, as a scheduled run would."""
+    reports = report_assets(shard_partitions(shard_count()))
     return materialize(
         [reports],
-        partition_key=name,
+        partition_key=partition,
         resources={"dlt": DagsterDltResource(), "warehouse": warehouse(db)},
         instance=instance,
         run_config={"ops": {"livechat_reports": {"config": config or {}}}},
@@ -90,7 +115,27 @@ def load(
     )
 
 
-def test_three_accounts_through_dagster_load_as_each_would_alone(
+def metadata_of(result: Any) -> dict[str, Any]:
+    """Each materialized table's metadata, by table name."""
+    return {
+        e.asset_key.path[-1]: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+
+
+def failure_of(result: Any) -> str:
+    """The description of the run's one step failure."""
+    failures = result.get_step_failure_events()
+    assert len(failures) == 1
+    user_failure = failures[0].step_failure_data.user_failure_data
+    assert user_failure is not None
+    return str(user_failure.description or "")
+
+
+SHARDS = {"acme": 0, "globex": 0, "initech": 1}
+
+
+def test_shards_through_dagster_load_each_account_as_it_would_alone(
     accounts: tuple[Emulator, Accounts],  # noqa: F811
     destination: str | None,
     monkeypatch: pytest.MonkeyPatch,
@@ -98,26 +143,35 @@ def test_three_accounts_through_dagster_load_as_each_would_alone(
 ) -> None:
     emulator, api = accounts
     options = configure(emulator, monkeypatch, destination)
+    assign(monkeypatch, SHARDS)
     # Two rounds: the second re-fetches the lookback days of every account, so a merge scoped
     # by day without the account would delete the others' rows; and dagster-dlt drops the local
-    # state before each run, so the second round must resume from the destination's state.
+    # state before each run, so the second round must resume from the dataset's cursors.
     for now_hour in (6, 20):
         rehearse(api, monkeypatch, at(TODAY, 0) + 3600 * now_hour)
-        for name in NAMES:
+        for shard in (0, 1):
+            members = [name for name in NAMES if SHARDS[name] == shard]
             emulator.stats.reset()
-            result = load(instance, destination, name)
-            assert result.success, name
-            keys = {e.asset_key for e in result.get_asset_materialization_events()}
+            result = load(instance, destination, shard_key(shard))
+            assert result.success, shard
+            events = result.get_asset_materialization_events()
+            keys = {e.asset_key for e in events}
             assert AssetKey(["livechat", "chats_total_chats"]) in keys
             assert AssetKey(["livechat", "chats_form_answers"]) in keys
-            assert {e.partition for e in result.get_asset_materialization_events()} == {name}
-            # Only this account's token was used.
-            assert set(emulator.stats.requests_by_account) == {f"{name}-id"}
+            assert {e.partition for e in events} == {shard_key(shard)}
+            # Only the tokens of this shard's accounts were used.
+            assert set(emulator.stats.requests_by_account) == {f"{n}-id" for n in members}
+            table = metadata_of(result)["chats_total_chats"]
+            assert table["accounts_loaded"].value == ", ".join(f"{n} ({n}-id)" for n in members)
+            assert set(table["rows_by_account"].value) == {f"{n}-id" for n in members}
+            assert table["rows_loaded"].value == sum(table["rows_by_account"].value.values())
+            assert "accounts_failed" not in table
             if now_hour == 20:
-                # Incremental: the lookback days, not the history again (state restored).
-                assert emulator.stats.total() < 80, (name, emulator.stats.total())
+                # Incremental: the lookback days, not the history again (cursors restored).
+                assert emulator.stats.total() < 80 * len(members), (shard, emulator.stats.total())
 
-    # One pipeline (and dlt state) per account, one staging dataset per account.
+    # One pipeline (and dlt state) per shard, one staging dataset per shard, and one load per
+    # shard run (one load job and one merge per table), not one per account.
     pipelines = {
         r[0]
         for r in query(
@@ -126,7 +180,7 @@ def test_three_accounts_through_dagster_load_as_each_would_alone(
             "select distinct pipeline_name from livechat_reports._dlt_pipeline_state",
         )
     }
-    assert pipelines == {f"livechat_reports_{name}" for name in NAMES}
+    assert pipelines == {"livechat_reports_shard_0", "livechat_reports_shard_1"}
     schemas = {
         r[0]
         for r in query(
@@ -134,7 +188,11 @@ def test_three_accounts_through_dagster_load_as_each_would_alone(
         )
         if r[0].startswith("livechat_reports_staging")
     }
-    assert schemas == {f"livechat_reports_staging_{name}" for name in NAMES}
+    assert schemas == {"livechat_reports_staging_shard_0", "livechat_reports_staging_shard_1"}
+    loads = query(
+        destination, "livechat_reports", "select count(*) from livechat_reports._dlt_loads"
+    )
+    assert loads == [(4,)]
     first_days = dict(
         query(
             destination,
@@ -170,7 +228,7 @@ def test_three_accounts_through_dagster_load_as_each_would_alone(
     assert totals == {"acme-id": 31, "globex-id": 31, "initech-id": 13}
 
     for name in NAMES:
-        as_single_account(monkeypatch, name)
+        alone(monkeypatch, name)
         single = ["--dataset", f"alone_{name}", "--pipeline-name", f"alone_{name}"]
         rehearse(api, monkeypatch, at(TODAY, 0) + 3600 * 6)
         assert main(["load", *options, *single, "--no-transform"]) == 0
@@ -179,37 +237,23 @@ def test_three_accounts_through_dagster_load_as_each_would_alone(
         assert_equal_to_alone(destination, name)
 
 
-def test_a_revoked_account_fails_its_partition_only(
+def test_a_revoked_account_fails_its_shard_run_while_the_others_load(
     accounts: tuple[Emulator, Accounts],  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     instance: DagsterInstance,
 ) -> None:
     emulator, api = accounts
-    configure(emulator, monkeypatch, None)
+    configure(emulator, monkeypatch, None)  # one shard (the default): all three accounts
+    monkeypatch.setenv("SOURCES__LIVECHAT__REPORTS", "chats_total_chats")
     api.revoke("globex-id")
-    results = {name: load(instance, None, name) for name in NAMES}
-    assert results["acme"].success and results["initech"].success
-    failed = results["globex"]
+    failed = load(instance, None)
     assert not failed.success
-    failures = failed.get_step_failure_events()
-    assert len(failures) == 1
-    user_failure = failures[0].step_failure_data.user_failure_data
-    assert user_failure is not None
-    message = user_failure.description or ""
-    assert "Account `globex` (account_id globex-id) failed" in message
-    assert "HTTP 401" in message
-    assert "Fix its section [sources.livechat.accounts.globex]" in message
-    # A revoked token is not retried: a later attempt would get the same answer.
-    types = {e.event_type for e in failed.all_events}
-    assert DagsterEventType.STEP_UP_FOR_RETRY not in types
-    # No token in anything Dagster recorded.
-    logged = " ".join(
-        str(record.dagster_event or record.user_message)
-        for run in (r.run_id for r in results.values())
-        for record in instance.all_logs(run)
-    )
-    assert "globex" in logged
-    assert all(token(n) not in logged for n in NAMES)
+    # The others' rows are loaded and materialized before the step fails.
+    table = metadata_of(failed)["chats_total_chats"]
+    assert table["accounts_loaded"].value == "acme (acme-id), initech (initech-id)"
+    assert table["accounts_failed"].value == "globex (globex-id)"
+    assert table["rows_by_account"].value == {"acme-id": 31, "initech-id": 13}
+    assert table["rows_loaded"].value == 44
     loaded = dict(
         query(
             None,
@@ -219,10 +263,25 @@ def test_a_revoked_account_fails_its_partition_only(
         )
     )
     assert loaded == {"acme-id": 31, "initech-id": 13}
+    message = failure_of(failed)
+    assert "Account `globex` (account_id globex-id) failed" in message
+    assert "HTTP 401" in message
+    assert "Fix its section [sources.livechat.accounts.globex]" in message
+    assert "The shard's other accounts were loaded: acme (acme-id), initech (initech-id)" in message
+    assert "materialize partition `shard_0` again" in message
+    # A revoked token is not retried: a later attempt would get the same answer.
+    assert DagsterEventType.STEP_UP_FOR_RETRY not in {e.event_type for e in failed.all_events}
+    # No token in anything Dagster recorded.
+    logged = " ".join(
+        str(record.dagster_event or record.user_message)
+        for record in instance.all_logs(failed.run_id)
+    )
+    assert "globex" in logged
+    assert all(token(n) not in logged for n in NAMES)
 
-    # Restored, globex loads its whole history from its own state.
+    # Restored, globex loads its whole history: its cursors did not move.
     api.restore("globex-id")
-    assert load(instance, None, "globex").success
+    assert load(instance, None).success
     first = query(
         None,
         "livechat_reports",
@@ -232,19 +291,57 @@ def test_a_revoked_account_fails_its_partition_only(
     assert first == [(TODAY - dt.timedelta(days=30), 31)]
 
 
+def test_a_shard_run_is_retried_only_when_every_failure_may_pass_later() -> None:
+    def account(name: str) -> Account:
+        return Account(name, credentials(f"{name}-id", token(name)))
+
+    def failed(name: str, status: int) -> AccountResult:
+        error = LiveChatAPIError(
+            "chats/total_chats",
+            "2026-11-01..2026-11-07",
+            status=status,
+            error_type=None,
+            api_message="no",
+        )
+        return AccountResult(account(name), "livechat_reports_shard_0", error=error)
+
+    loaded = AccountResult(
+        account("acme"), "livechat_reports_shard_0", summary=LoadSummary(load_id="1")
+    )
+    busy = accounts_failure("shard_0", [loaded, failed("globex", 503)])
+    assert busy.allow_retries
+    assert "Account `globex` (account_id globex-id) failed" in (busy.description or "")
+    assert "The run is retried" in (busy.description or "")
+    # One account that needs a fix: no retry would pass, so none is made.
+    mixed = accounts_failure("shard_0", [loaded, failed("globex", 503), failed("initech", 401)])
+    assert not mixed.allow_retries
+    description = mixed.description or ""
+    assert "Account `globex` (account_id globex-id) failed" in description
+    assert "Fix its section [sources.livechat.accounts.initech]" in description
+    assert mixed.metadata["failed_accounts"].value == "globex, initech"
+    # One error for every account is the shard's, said once.
+    together = failed("acme", 503)
+    shared = AccountResult(account("globex"), "livechat_reports_shard_0", error=together.error)
+    whole = accounts_failure("shard_0", [together, shared])
+    assert whole.allow_retries
+    assert (whole.description or "").startswith(
+        "Shard `shard_0` (acme (acme-id), globex (globex-id)) failed: "
+    )
+
+
 def test_a_date_range_backfill_is_run_config_on_the_same_assets(
     accounts: tuple[Emulator, Accounts],  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     instance: DagsterInstance,
 ) -> None:
     emulator, _ = accounts
-    configure(emulator, monkeypatch, None)
+    configure(emulator, monkeypatch, None)  # one shard: all three accounts
     # Some reports only, as `reports` in [sources.livechat] selects them: the others' assets
     # are not materialized, and the run still succeeds.
     monkeypatch.setenv("SOURCES__LIVECHAT__REPORTS", "chats_total_chats,chats_ratings")
     start, end = TODAY - dt.timedelta(days=9), TODAY - dt.timedelta(days=5)
     config = {"start_date": start.isoformat(), "end_date": end.isoformat(), "backfill": True}
-    backfill = load(instance, None, "acme", config)
+    backfill = load(instance, None, "shard_0", config)
     assert backfill.success
     assert {e.asset_key.path[-1] for e in backfill.get_asset_materialization_events()} == {
         "chats_total_chats",
@@ -265,12 +362,14 @@ def test_a_date_range_backfill_is_run_config_on_the_same_assets(
         )
         return [r[0] for r in rows]
 
-    # Both ends included (Dagster's own time windows would have excluded the end).
-    assert days("acme-id") == [start + dt.timedelta(days=i) for i in range(5)]
+    # The whole shard, both ends included (Dagster's own time windows would exclude the end).
+    for name in NAMES:
+        assert days(f"{name}-id") == [start + dt.timedelta(days=i) for i in range(5)], name
     # The backfill left the incremental state alone: the next daily run starts from scratch.
-    assert load(instance, None, "acme").success
+    assert load(instance, None).success
     assert days("acme-id") == [TODAY - dt.timedelta(days=30 - i) for i in range(31)]
-    # Dagster's command-line runs and the command share each account's state.
+    assert days("initech-id") == [TODAY - dt.timedelta(days=12 - i) for i in range(13)]
+    # Dagster's runs and the command share each account's cursors.
     emulator.stats.reset()
     assert main(["load", "--accounts", "acme", "--no-transform"]) == 0
     assert 0 < emulator.stats.total() < 80
@@ -284,11 +383,12 @@ def test_the_group_breakdown_loads_through_the_same_assets(
     """Per-group tables are assets too, and Dagster loads them as the command does."""
     emulator, _ = accounts
     configure(emulator, monkeypatch, None)
+    assign(monkeypatch, {"acme": 0, "globex": 1, "initech": 0})
     monkeypatch.setenv("SOURCES__LIVECHAT__REPORTS", "chats_total_chats,chats_forms")
     monkeypatch.setenv("SOURCES__LIVECHAT__BREAKDOWNS", "group")
     start, end = TODAY - dt.timedelta(days=6), TODAY - dt.timedelta(days=4)
     config = {"start_date": start.isoformat(), "end_date": end.isoformat(), "backfill": True}
-    run = load(instance, None, "globex", config)
+    run = load(instance, None, "shard_1", config)
     assert run.success
     assert {e.asset_key.path[-1] for e in run.get_asset_materialization_events()} == {
         "chats_total_chats",
@@ -314,12 +414,34 @@ def test_the_group_breakdown_loads_through_the_same_assets(
             assert got == table_rows(run, "by_hand", table, "globex-id"), table
 
 
-def test_the_daily_schedule_requests_one_run_per_account(
+def test_one_partition_per_shard(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert location.build_definitions().get_repository_def().get_job(
+        LOAD_JOB
+    ).partitions_def.get_partition_keys() == ["shard_0"]  # the default: one shard
+    monkeypatch.setenv("SOURCES__LIVECHAT__SHARDS", "4")
+    defs = location.build_definitions()
+    keys = ["shard_0", "shard_1", "shard_2", "shard_3"]
+    for assets_def in defs.assets or []:
+        if assets_def.partitions_def is not None:  # the views are not partitioned
+            assert assets_def.partitions_def.get_partition_keys() == keys
+    assert defs.get_repository_def().get_job(LOAD_JOB).partitions_def.get_partition_keys() == keys
+    # Partitions are shards, not days: no single run over a backfill's time window, no
+    # end-exclusive windows; a date range is run config (see the backfill test).
+    assert not isinstance(
+        defs.get_repository_def().get_job(LOAD_JOB).partitions_def,
+        TimeWindowPartitionsDefinition,
+    )
+    monkeypatch.setenv("SOURCES__LIVECHAT__SHARDS", "0")
+    with pytest.raises(AccountConfigError, match=r"`shards` under \[sources\.livechat\]"):
+        location.build_definitions()
+
+
+def test_the_daily_schedule_requests_one_run_per_shard(
     monkeypatch: pytest.MonkeyPatch, instance: DagsterInstance
 ) -> None:
-    for name in NAMES:
-        monkeypatch.setenv(f"SOURCES__LIVECHAT__ACCOUNTS__{name.upper()}__ACCOUNT_ID", f"{name}-id")
-    defs = location.build_definitions()
+    monkeypatch.setenv("SOURCES__LIVECHAT__SHARDS", "3")
+    big = {"dagster-k8s/config": json.dumps({"container_config": {"resources": {}}})}
+    defs = location.build_definitions(shard_tags=lambda shard: big if shard == 2 else {})
     repository = defs.get_repository_def()
     schedule = repository.get_schedule_def("livechat_accounts_daily")
     assert schedule.job_name == LOAD_JOB
@@ -329,20 +451,21 @@ def test_the_daily_schedule_requests_one_run_per_account(
     )
     requests = schedule.evaluate_tick(context).run_requests or []
     assert all(isinstance(r, RunRequest) for r in requests)
-    assert [r.partition_key for r in requests] == sorted(NAMES)
-    assert [r.run_key for r in requests] == [f"{n}-2026-11-20" for n in sorted(NAMES)]
-    # Each request is a run of one account's partition of the load job.
-    job = repository.get_job(LOAD_JOB)
-    assert job.partitions_def is not None
-    assert job.partitions_def.get_partition_keys() == sorted(NAMES)
-    # Partitions are accounts, not days: no single run over a backfill's time window, no
-    # end-exclusive windows; a date range is run config (see the backfill test).
-    assert not isinstance(job.partitions_def, TimeWindowPartitionsDefinition)
+    shards = ["shard_0", "shard_1", "shard_2"]
+    assert [r.partition_key for r in requests] == shards
+    assert [r.run_key for r in requests] == [f"{k}-2026-11-20" for k in shards]
+    # A shard's own tags (its pod's resources on Kubernetes) reach its runs only.
+    assert [r.tags.get("dagster-k8s/config") for r in requests] == [
+        None,
+        None,
+        big["dagster-k8s/config"],
+    ]
+    assert all(r.tags["dagster/partition"] == k for r, k in zip(requests, shards, strict=True))
     assert repository.get_schedule_def("livechat_views_daily").job_name == "livechat_views"
 
 
 def test_one_run_writes_the_destination_at_a_time(instance: DagsterInstance) -> None:
-    defs = location.build_definitions(NAMES)
+    defs = location.build_definitions(2)
     assets = list(defs.assets or [])
     assert len(assets) == 2
     for assets_def in assets:
@@ -353,6 +476,15 @@ def test_one_run_writes_the_destination_at_a_time(instance: DagsterInstance) -> 
     assert str(pools.pool_granularity.value) == "run"
 
 
+def test_the_executor_is_the_locations_choice() -> None:
+    """A run is one shard with one step: the executor says only where that step runs."""
+    default = location.build_definitions(1).get_repository_def().get_job(LOAD_JOB)
+    assert default.executor_def is multi_or_in_process_executor
+    chosen = location.build_definitions(1, executor=in_process_executor)
+    for job in (LOAD_JOB, "livechat_views"):
+        assert chosen.get_repository_def().get_job(job).executor_def is in_process_executor
+
+
 def test_dagster_definitions_validate_loads_the_code_location(tmp_path: Path) -> None:
     env = {
         key: value
@@ -361,13 +493,14 @@ def test_dagster_definitions_validate_loads_the_code_location(tmp_path: Path) ->
     }
     env["SOURCES__LIVECHAT__ACCOUNTS__ACME__ACCOUNT_ID"] = "acme-id"
     env["SOURCES__LIVECHAT__ACCOUNTS__ACME__PERSONAL_ACCESS_TOKEN"] = token("acme")
+    env["SOURCES__LIVECHAT__SHARDS"] = "2"
     env["DAGSTER_HOME"] = str(tmp_path)
     shutil.copy(DAGSTER_YAML, tmp_path / "dagster.yaml")
-    # The README's command, as written there.
+    # The README's command, as written there, with this environment's `dagster`.
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    line = next(x for x in readme.splitlines() if x.startswith("dagster definitions validate"))
+    line = next(x for x in readme.splitlines() if x.startswith(".venv/bin/dagster definitions"))
     words = line.split("#")[0].split()
-    command = [str(Path(sys.executable).parent / words[0]), *words[1:]]
+    command = [str(Path(sys.executable).parent / Path(words[0]).name), *words[1:]]
     done = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
     )
@@ -420,19 +553,20 @@ def test_an_account_loaded_alone_before_is_compared_with_its_rows(
 ) -> None:
     emulator, _ = accounts
     configure(emulator, monkeypatch, None)
-    as_single_account(monkeypatch, "acme")
+    alone(monkeypatch, "acme")
+    monkeypatch.setenv("SOURCES__LIVECHAT__REPORTS", "chats_total_chats")
     assert main(["load", "--no-transform"]) == 0
     configure(emulator, monkeypatch, None)
     monkeypatch.setenv("SOURCES__LIVECHAT__ACCOUNTS__ACME__TIMEZONE", "Europe/Warsaw")
     emulator.stats.reset()
-    result = load(instance, None, "acme")
+    result = load(instance, None)
     assert not result.success
-    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
-    assert failure is not None
-    assert "Account `acme` (account_id acme-id) failed" in (failure.description or "")
-    assert "`timezone` was `UTC`, this run asks for `Europe/Warsaw`" in (failure.description or "")
+    message = failure_of(result)
+    assert message.startswith("Shard `shard_0` (acme (acme-id), globex (globex-id),")
+    assert "Account `acme`" in message
+    assert "`timezone` was `UTC`, this run asks for `Europe/Warsaw`" in message
     assert DagsterEventType.STEP_UP_FOR_RETRY not in {e.event_type for e in result.all_events}
-    assert emulator.stats.total() == 0
+    assert emulator.stats.total() == 0  # refused before any request, for the whole shard
 
 
 def test_a_stale_account_fails_the_views_run_naming_it(
@@ -445,12 +579,11 @@ def test_a_stale_account_fails_the_views_run_naming_it(
     configure(emulator, monkeypatch, None)
     monkeypatch.setenv("SOURCES__LIVECHAT__REPORTS", "chats_total_chats")
     first = dt.datetime.combine(TODAY, dt.time(6, 15), dt.timezone.utc)
-    for day, names in ((0, NAMES), (2, ("acme", "initech"))):  # globex revoked after day 0
-        now = first + dt.timedelta(days=day)
-        api.now = now.timestamp()
-        monkeypatch.setenv("LIVECHAT_REPORTS_NOW", now.isoformat())
-        for name in names:
-            assert load(instance, None, name).success, name
+    for day in (0, 2):
+        rehearse(api, monkeypatch, (first + dt.timedelta(days=day)).timestamp())
+        if day == 2:
+            api.revoke("globex-id")  # its shard's runs fail from now on; the others load
+        assert load(instance, None).success is (day == 0), day
     views = materialize(
         [view_assets()],
         resources={"dbt": dbt_resource(), "warehouse": warehouse(None)},
@@ -477,8 +610,9 @@ def test_a_run_killed_in_its_load_step_is_finished_by_the_next_run(
     """The Dagster run goes through the command's load path: a package left is finished."""
     emulator, _ = accounts
     configure(emulator, monkeypatch, None)
+    assign(monkeypatch, {"acme": 0, "globex": 1, "initech": 1})
     killed = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.crash_driver", "load", "3", "--dagster", "acme"],
+        [sys.executable, "-m", "tests.e2e.dagster_crash", "load", "3", "shard_0"],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
@@ -489,18 +623,15 @@ def test_a_run_killed_in_its_load_step_is_finished_by_the_next_run(
     committed = query(None, "livechat_reports", "select count(*) from livechat_reports._dlt_loads")
     assert committed == [(0,)]  # killed before dlt recorded the load
 
-    result = load(instance, None, "acme")
+    result = load(instance, None, "shard_0")
     assert result.success
     # one load finished the killed run's package, one loaded the lookback days again
     assert query(None, "livechat_reports", "select count(*) from livechat_reports._dlt_loads") == [
         (2,)
     ]
-    metadata = {
-        e.asset_key.path[-1]: e.materialization.metadata
-        for e in result.get_asset_materialization_events()
-    }
-    table = metadata["chats_total_chats"]
+    table = metadata_of(result)["chats_total_chats"]
     assert table["table"].value == "livechat_reports.chats_total_chats"
+    assert table["accounts_loaded"].value == "acme (acme-id)"
     written = query(
         None,
         "livechat_reports",
@@ -509,7 +640,7 @@ def test_a_run_killed_in_its_load_step_is_finished_by_the_next_run(
     )
     assert written == [(table["rows_loaded"].value,)] and 0 < written[0][0] < 31
 
-    as_single_account(monkeypatch, "acme")
+    alone(monkeypatch, "acme")
     single = ["--dataset", "alone_acme", "--pipeline-name", "alone_acme", "--no-transform"]
     assert main(["load", *single]) == 0
     assert_equal_to_alone(None, "acme")
