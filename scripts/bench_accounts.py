@@ -131,30 +131,32 @@ def measure(
 
 
 def dagster_child(count: int) -> None:
-    """Materialize every account's partition, one run after another, in process."""
+    """Materialize every shard's partition (`shards`, default 1), one run after another."""
     from dagster import DagsterInstance, materialize
     from dagster_dlt import DagsterDltResource
 
-    from pipelines.orchestration.loads import account_partitions, report_assets
+    from pipelines.accounts import shard_count
+    from pipelines.orchestration.loads import report_assets
+    from pipelines.orchestration.partitions import shard_partitions
     from pipelines.orchestration.warehouse import LiveChatWarehouse
 
-    accounts = names(count)
-    reports = report_assets(account_partitions(accounts))
+    partitions = shard_partitions(shard_count())
+    reports = report_assets(partitions)
     warehouse = LiveChatWarehouse(destination="duckdb", duckdb_file=os.environ["BENCH_DUCKDB"])
     # A real instance (SQLite files in the work folder), as `dagster dev` keeps its runs.
     home = Path.cwd() / "dagster_home"
     home.mkdir()
     with DagsterInstance.local_temp(tempdir=str(home)) as instance:
-        for name in accounts:
+        for key in partitions.get_partition_keys():
             result = materialize(
                 [reports],
-                partition_key=name,
+                partition_key=key,
                 resources={"dlt": DagsterDltResource(), "warehouse": warehouse},
                 instance=instance,
                 raise_on_error=False,
             )
             if not result.success:
-                raise SystemExit(f"account {name} failed")
+                raise SystemExit(f"partition {key} of {count} accounts failed")
 
 
 def main() -> None:

@@ -1,13 +1,11 @@
 """Run one load in this process and SIGKILL it at a chosen point: the crash tests' subject.
 
 Usage: python -m tests.e2e.crash_driver POINT COUNT OPTIONS_JSON
-       python -m tests.e2e.crash_driver POINT COUNT --dagster PARTITION
   POINT  extract   - after COUNT API answers, mid-extraction
          normalize - after the package's files are normalized, before dlt commits them
          load      - after COUNT load jobs completed, mid-load
-OPTIONS_JSON holds db, pipeline_name, base_url, today and source options. With `--dagster`,
-the Dagster report assets are materialized in process for one account partition instead (the
-accounts and the emulator come from the environment, as the Dagster tests configure them).
+OPTIONS_JSON holds db, pipeline_name, base_url, today and source options. A Dagster run is
+killed the same way by `tests/e2e/dagster_crash.py`.
 """
 
 from __future__ import annotations
@@ -70,28 +68,8 @@ def arm(point: str, count: int) -> None:
         raise SystemExit(f"unknown point {point}")
 
 
-def materialize_partition(partition: str) -> None:
-    """Run the report assets for one account partition, as a scheduled Dagster run would."""
-    from dagster import DagsterInstance, materialize
-
-    from pipelines.accounts import configured_names
-    from pipelines.orchestration.loads import account_partitions, report_assets
-    from pipelines.orchestration.warehouse import LiveChatWarehouse
-
-    materialize(
-        [report_assets(account_partitions(configured_names()))],
-        partition_key=partition,
-        resources={"warehouse": LiveChatWarehouse(destination="duckdb")},
-        instance=DagsterInstance.ephemeral(),
-    )
-
-
 def main() -> None:
     point, count = sys.argv[1], int(sys.argv[2])
-    if sys.argv[3] == "--dagster":
-        arm(point, count)
-        materialize_partition(sys.argv[4])
-        raise SystemExit("the crash point was never reached")
     options = json.loads(sys.argv[3])
     from pipelines.livechat_reports import build_pipeline, run_load
     from tests.e2e.conftest import credentials
