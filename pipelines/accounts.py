@@ -362,6 +362,7 @@ def check_accounts_history(
     accounts: Sequence[Account],
     source_options: Mapping[str, Any],
     *,
+    shard: int,
     pipeline_name: str,
     destination: str = "duckdb",
     dataset_name: str = "livechat_reports",
@@ -375,11 +376,25 @@ def check_accounts_history(
     (`meaning_record.recorded_meanings`): whatever pipeline loaded the account (as the single
     account, a shard, or under another `--pipeline-name`), its rows' meaning is found.
 
+    Args:
+        accounts: The accounts the run loads (of the shards it loads, not every shard's:
+            `--shards 0` is not stopped by an account of shard 3).
+        source_options: The command's `livechat_reports` arguments.
+        shard: A shard the run loads: its pipeline reads the dataset (each process its own,
+            so that concurrent `--shards` processes do not create one pipeline folder at once).
+        pipeline_name: The command's pipeline name.
+        destination: The dlt destination.
+        dataset_name: The shared dataset.
+        duckdb_file: The DuckDB file.
+        credentials: Destination credentials, when not configured the dlt way.
+
     Raises:
         AccountConfigError: Naming the account whose settings differ from its rows'.
     """
     runs = shard_of(accounts_source(accounts, source_options)).accounts
-    pipeline = shard_pipeline(0, pipeline_name, destination, dataset_name, duckdb_file, credentials)
+    pipeline = shard_pipeline(
+        shard, pipeline_name, destination, dataset_name, duckdb_file, credentials
+    )
     records = recorded_meanings(pipeline, [run.account_id for run in runs])
     for run in runs:
         if run.settings.refresh:
@@ -444,6 +459,25 @@ def assign_shards(accounts: Sequence[Account], shards: int) -> dict[int, list[Ac
     for account in accounts:
         grouped.setdefault(shard_of_account(account, shards), []).append(account)
     return dict(sorted(grouped.items()))
+
+
+def selected_shards(
+    accounts: Sequence[Account], shards: int, only_shards: Sequence[int] | None = None
+) -> dict[int, list[Account]]:
+    """The accounts of each shard a run loads: every shard, or `only_shards` (`--shards`).
+
+    Raises:
+        AccountConfigError: When `only_shards` names a shard that does not exist.
+    """
+    grouped = assign_shards(accounts, shards)
+    if only_shards is None:
+        return grouped
+    unknown = sorted(set(only_shards) - set(range(shards)))
+    if unknown:
+        raise AccountConfigError(
+            f"--shards names shard {unknown[0]}, but there are {shards} shards (0..{shards - 1})"
+        )
+    return {k: v for k, v in grouped.items() if k in set(only_shards)}
 
 
 def shard_pipeline_name(pipeline_name: str, shard: int) -> str:
@@ -520,15 +554,7 @@ def run_accounts(
         raise AccountConfigError(
             f"--account-concurrency must be a whole number of at least 1; got {account_concurrency}"
         )
-    grouped = assign_shards(accounts, shards)
-    if only_shards is not None:
-        unknown = sorted(set(only_shards) - set(range(shards)))
-        if unknown:
-            raise AccountConfigError(
-                f"--shards names shard {unknown[0]}, but there are {shards} shards"
-                f" (0..{shards - 1})"
-            )
-        grouped = {k: v for k, v in grouped.items() if k in set(only_shards)}
+    grouped = selected_shards(accounts, shards, only_shards)
     started = time.monotonic()
     options = dict(source_options or {})
     if account_concurrency is not None:

@@ -22,6 +22,7 @@ from pipelines.accounts import (
     configured_names,
     read_accounts,
     run_accounts,
+    selected_shards,
     shard_count,
 )
 from pipelines.diagnosis import diagnose
@@ -46,15 +47,21 @@ def load_many(args: argparse.Namespace, source_options: dict[str, Any]) -> bool:
     accounts = read_accounts(selected)
     # Recorded with each account's load: the dataset learns which accounts are configured.
     source_options = {**source_options, "configured_accounts": configured_account_ids()}
-    check_accounts(accounts, source_options)
-    check_accounts_history(
-        accounts,
-        source_options,
-        pipeline_name=args.pipeline_name,
-        destination=args.destination,
-        dataset_name=args.dataset,
-        duckdb_file=args.duckdb_file,
-    )
+    shards, only_shards = shard_count(), parse_shards(args.shards)
+    grouped = selected_shards(accounts, shards, only_shards)
+    # Only the accounts of the shards this run loads: `--shards 0` is not stopped by shard 3's.
+    loaded = [account for members in grouped.values() for account in members]
+    if loaded:
+        check_accounts(loaded, source_options)
+        check_accounts_history(
+            loaded,
+            source_options,
+            shard=min(grouped),
+            pipeline_name=args.pipeline_name,
+            destination=args.destination,
+            dataset_name=args.dataset,
+            duckdb_file=args.duckdb_file,
+        )
     result = run_accounts(
         accounts,
         source_options,
@@ -62,8 +69,8 @@ def load_many(args: argparse.Namespace, source_options: dict[str, Any]) -> bool:
         destination=args.destination,
         dataset_name=args.dataset,
         duckdb_file=args.duckdb_file,
-        shards=shard_count(),
-        only_shards=parse_shards(args.shards),
+        shards=shards,
+        only_shards=only_shards,
         account_concurrency=args.account_concurrency,
         transform=not args.no_transform,
         on_done=lambda r: print(_progress_line(r), file=sys.stderr, flush=True),

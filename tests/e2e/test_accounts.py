@@ -410,3 +410,31 @@ def test_an_account_loaded_alone_before_keeps_its_meaning_as_a_section(
     # Another account never loaded alone is not held back; acme with its old settings loads.
     monkeypatch.delenv("SOURCES__LIVECHAT__ACCOUNTS__ACME__TIMEZONE")
     assert main(["load", "--no-transform", "--accounts", "acme,initech"]) == 0
+
+
+def test_a_changed_account_stops_only_runs_of_its_own_shard(
+    accounts: tuple[Emulator, Accounts],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    emulator, api = accounts
+    configure(emulator, monkeypatch, None)
+    monkeypatch.setenv("SOURCES__LIVECHAT__SHARDS", "2")
+    for name, shard in (("acme", 0), ("globex", 1), ("initech", 1)):
+        monkeypatch.setenv(f"SOURCES__LIVECHAT__ACCOUNTS__{name.upper()}__SHARD", str(shard))
+    argv = ["load", "--no-transform", "--reports", "chats_total_chats"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    # globex (shard 1) changes its timezone: its rows would mean something else.
+    monkeypatch.setenv("SOURCES__LIVECHAT__ACCOUNTS__GLOBEX__TIMEZONE", "Asia/Tokyo")
+    emulator.stats.reset()
+    assert main([*argv, "--shards", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "Account `globex`" in err and "Asia/Tokyo" in err
+    assert emulator.stats.total() == 0
+    # A run of shard 0 alone is not stopped by it, and loads acme.
+    rehearse(api, monkeypatch, at(TODAY, 0) + 3600 * 20)
+    assert main([*argv, "--shards", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "acme" in out and "globex" not in out
+    assert set(emulator.stats.requests_by_account) == {"acme-id"}
