@@ -295,3 +295,32 @@ def test_a_bad_accounts_file_exits_2_before_any_request(
     assert "Traceback" not in err
     assert all(token(n) not in out + err + caplog.text for n in NAMES)
     assert emulator.stats.total() == 0
+
+
+def test_dagster_partitions_are_the_files_accounts_too(
+    accounts: tuple[Emulator, Accounts],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The code location's partitions (`configured_names`) and its loads take file accounts."""
+    dagster = pytest.importorskip("dagster", reason="the `dagster` extra is not installed")
+    from dagster_dlt import DagsterDltResource
+
+    from pipelines.accounts import configured_names
+    from pipelines.orchestration.loads import account_partitions, report_assets
+    from pipelines.orchestration.warehouse import LiveChatWarehouse
+
+    emulator, _ = accounts
+    base(emulator, monkeypatch)
+    as_file(monkeypatch, "accounts.csv", rows()[:2])
+    monkeypatch.setenv(f"{ENV}INITECH__ACCOUNT_ID", "initech-id")  # a section beside the file
+    partitions = account_partitions(configured_names())
+    assert partitions.get_partition_keys() == list(NAMES)
+    result = dagster.materialize(
+        [report_assets(partitions)],
+        partition_key="globex",
+        resources={"dlt": DagsterDltResource(), "warehouse": LiveChatWarehouse()},
+        instance=dagster.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert result.success
+    assert set(emulator.stats.requests_by_account) == {"globex-id"}
