@@ -8,7 +8,9 @@ Accounts are configured the dlt way, one section each, in `.dlt/secrets.toml`::
     timezone = "Europe/Warsaw"         # optional: timezone, filters, start_date, and the
     breakdowns = ["group"]             # group breakdown (breakdown_reports, breakdown_groups)
 
-or through environment variables (`SOURCES__LIVECHAT__ACCOUNTS__ACME__ACCOUNT_ID`, ...).
+or through environment variables (`SOURCES__LIVECHAT__ACCOUNTS__ACME__ACCOUNT_ID`, ...), or
+as rows of an accounts file (`accounts_file`, see `accounts_file`) whose tokens are found under
+the same keys a section's are.
 
 Why each account gets its own pipeline (`<pipeline_name>_<account>`): dlt keeps the
 incremental state per pipeline name, so two accounts on one name would share one cursor and
