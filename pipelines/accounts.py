@@ -8,7 +8,9 @@ Accounts are configured the dlt way, one section each, in `.dlt/secrets.toml`::
     timezone = "Europe/Warsaw"         # optional: timezone, filters, start_date, and the
     breakdowns = ["group"]             # group breakdown (breakdown_reports, breakdown_groups)
 
-or through environment variables (`SOURCES__LIVECHAT__ACCOUNTS__ACME__ACCOUNT_ID`, ...).
+or through environment variables (`SOURCES__LIVECHAT__ACCOUNTS__ACME__ACCOUNT_ID`, ...), or
+as rows of an accounts file (`accounts_file`, see `accounts_file`) whose tokens are found under
+the same keys a section's are.
 
 Why each account gets its own pipeline (`<pipeline_name>_<account>`): dlt keeps the
 incremental state per pipeline name, so two accounts on one name would share one cursor and
@@ -23,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +33,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import dlt
+from dlt.common.configuration.providers import (
+    ConfigProvider,
+    CustomLoaderDocProvider,
+    DictionaryProvider,
+    EnvironProvider,
+    StringTomlProvider,
+)
+from dlt.common.configuration.providers.environ import SECRET_STORAGE_PATH
+from dlt.common.configuration.utils import deserialize_value
+from dlt.common.typing import AnyType, TSecretValue
 from dlt.pipeline.pipeline import Pipeline
 
 from sources.livechat import livechat_reports, shard_of
@@ -44,6 +55,7 @@ from sources.livechat.exceptions import ConfigurationError
 from sources.livechat.meaning import DatasetMeaningChanged, changes
 from sources.livechat.shard import Account as SourceAccount
 
+from .accounts_file import NAME, AccountsFile, FileAccount, configured_accounts_file
 from .livechat_reports import LoadSummary, build_pipeline, run_load
 from .logs import name_accounts_in_logs
 from .meaning_record import recorded_meanings
@@ -52,6 +64,8 @@ from .progress import Tally
 logger = logging.getLogger("livechat_reports")
 
 SECTION = "sources.livechat.accounts"
+SECTION_PATH = tuple(SECTION.split("."))
+TOKEN_KEYS = ("personal_access_token", "access_token")
 ENV_PREFIX = "SOURCES__LIVECHAT__ACCOUNTS__"
 # Settings an account section may override; the rest come from `[sources.livechat]`. Group
 # ids belong to one license, so the group breakdown is an account's own setting too. Lists are
@@ -64,7 +78,6 @@ OVERRIDES: dict[str, type] = {
     "breakdown_reports": str,
     "breakdown_groups": str,
 }
-NAME = re.compile(r"[a-z][a-z0-9_]*")
 # Shards loading at once: their requests overlap, their load steps take turns.
 DEFAULT_SHARD_CONCURRENCY = 4
 
@@ -128,36 +141,27 @@ class ManyAccountsResult:
 
 
 def configured_names() -> list[str]:
-    """Return the names of the account sections found in config files and the environment."""
-    names: set[str] = set()
-    for accessor in (dlt.secrets, dlt.config):
-        try:
-            sections: Any = accessor.get(SECTION)
-        except Exception:  # an unreadable value is reported when an account is read
-            continue
-        if isinstance(sections, Mapping):
-            names.update(
-                str(name) for name, value in sections.items() if isinstance(value, Mapping)
-            )
-    for key in os.environ:
-        if key.startswith(ENV_PREFIX):
-            name, separator, rest = key[len(ENV_PREFIX) :].partition("__")
-            if separator and rest and name:
-                names.add(name.lower())
-    return sorted(names)
+    """Return the names of the configured accounts: the sections', and the accounts file's.
+
+    Raises:
+        AccountsFileError: When `accounts_file` is set and the file is missing or bad.
+    """
+    return Configured.read().names()
 
 
 def configured_account_ids() -> list[str]:
-    """Return the account_id of every configured section, whichever a run loads.
+    """Return the account_id of every configured account, whichever a run loads.
 
     Each load records them (`account_loads.configured_accounts`), so the dataset knows which of
     its accounts are configured no more. A section without a readable account_id is left out
     (a run that loads it is refused for it).
     """
-    found: set[str] = set()
-    for name in configured_names():
+    configured = Configured.read()
+    listed = configured.file.accounts if configured.file else {}
+    found = {row.account_id for row in listed.values()}
+    for name in configured.sections.names - set(listed):
         try:
-            account_id = _value(name, "account_id", str)
+            account_id = configured.sections.get(name, "account_id", str)
         except AccountConfigError:
             continue
         if account_id:
@@ -165,9 +169,134 @@ def configured_account_ids() -> list[str]:
     return sorted(found)
 
 
+WHOLE_DOCUMENTS = (CustomLoaderDocProvider, DictionaryProvider, StringTomlProvider)
+
+
+class SectionValues:
+    """The values under `[sources.livechat.accounts]`, from dlt's providers, read cheaply.
+
+    As `dlt.secrets.get(...)` then `dlt.config.get(...)` would find them: providers that hold
+    secrets first, in dlt's order, then the others; the first value found wins. But each of
+    those calls examines its type hint once per provider (about 40 µs), which made 10,000
+    accounts cost seconds; here each document provider (secrets.toml, config.toml) gives its
+    whole section once, environment variables are looked up by name, and only other providers
+    (a vault) are asked key by key, as dlt asks them.
+
+    Attributes:
+        names: The names of the sections found in any provider.
+    """
+
+    def __init__(self) -> None:
+        providers = [p for p in dlt.config.config_providers if not p.is_empty]
+        ordered = [p for p in providers if p.supports_secrets]
+        ordered += [p for p in providers if not p.supports_secrets]
+        self.names: set[str] = set()
+        # Each provider, with its whole section when it gave one at once (None: ask by key).
+        self._sources: list[tuple[ConfigProvider, Mapping[str, Any] | None]] = []
+        # Secrets mounted as files (Docker, Kubernetes), which dlt reads for secret values.
+        self._secret_files = os.path.isdir(os.path.dirname(SECRET_STORAGE_PATH))
+        for provider in ordered:
+            if isinstance(provider, EnvironProvider):
+                self.names.update(_environment_names())
+                self._sources.append((provider, None))
+                continue
+            try:
+                found, _ = provider.get_value(SECTION_PATH[-1], AnyType, None, *SECTION_PATH[:-1])
+            except Exception:  # an unreadable value is reported when an account is read
+                found = None
+            sections = found if isinstance(found, Mapping) else {}
+            self.names.update(str(n) for n, v in sections.items() if isinstance(v, Mapping))
+            # secrets.toml, config.toml and dictionaries hold all they have; a vault fetches
+            # what it is asked for, so it is asked for each key.
+            whole = isinstance(provider, WHOLE_DOCUMENTS)
+            self._sources.append((provider, sections if whole else None))
+
+    def get(self, name: str, key: str, kind: type) -> Any:
+        """Return the value of `key` in section `name` as `kind`, or None when it is not set.
+
+        Raises:
+            AccountConfigError: When the value cannot be read as `kind`.
+        """
+        path = (*SECTION_PATH, name)
+        hint = TSecretValue if key in TOKEN_KEYS else kind
+        for provider, sections in self._sources:
+            if isinstance(provider, EnvironProvider):
+                value = os.environ.get(EnvironProvider.get_key_name(key, *path))
+                if value is None and self._secret_files and hint is TSecretValue:
+                    value = self._ask(provider, name, key, hint)
+            elif sections is not None:
+                section = sections.get(name)
+                value = section.get(key) if isinstance(section, Mapping) else None
+            else:
+                value = self._ask(provider, name, key, hint)
+            if value is not None:
+                return _as(name, key, value, kind)
+        return None
+
+    @staticmethod
+    def _ask(provider: ConfigProvider, name: str, key: str, hint: Any) -> Any:
+        try:
+            value, _ = provider.get_value(key, hint, None, *SECTION_PATH, name)
+        except Exception as error:
+            raise AccountConfigError(
+                f"Account `{name}`: `{key}` cannot be read from {provider.name}: {error}"
+            ) from None
+        return value
+
+
+def _environment_names() -> set[str]:
+    names: set[str] = set()
+    for key in os.environ:
+        if key.startswith(ENV_PREFIX):
+            name, separator, rest = key[len(ENV_PREFIX) :].partition("__")
+            if separator and rest and name:
+                names.add(name.lower())
+    return names
+
+
+def _as(name: str, key: str, value: Any, kind: type) -> Any:
+    if isinstance(value, kind) and not isinstance(value, bool):
+        return value
+    try:
+        return deserialize_value(f"{SECTION}.{name}.{key}", value, kind)
+    except Exception as error:
+        raise AccountConfigError(
+            f"Account `{name}`: `{key}` cannot be read as {kind.__name__}: {error}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Configured:
+    """Every configured account, read once: the sections' values and the accounts file.
+
+    Attributes:
+        sections: The values of the account sections (and of file accounts' tokens).
+        file: The accounts file's accounts, or None when `accounts_file` is not set.
+    """
+
+    sections: SectionValues
+    file: AccountsFile | None
+
+    @classmethod
+    def read(cls) -> Configured:
+        """Read the account sections and the accounts file.
+
+        Raises:
+            AccountsFileError: When `accounts_file` is set and the file is missing or bad.
+        """
+        return cls(SectionValues(), configured_accounts_file())
+
+    def names(self) -> list[str]:
+        """Every configured account's name, sorted."""
+        listed = set(self.file.accounts) if self.file else set()
+        return sorted(self.sections.names | listed)
+
+
 SINGLE_SECTION = "sources.livechat.credentials"
 SINGLE_ENV_PREFIX = "SOURCES__LIVECHAT__CREDENTIALS__"
 SINGLE_KEYS = ("account_id", "personal_access_token", "access_token")
+# Names shown in a message about many accounts; the rest are counted.
+SHOWN_NAMES = 5
 
 
 def check_no_single_account(names: Sequence[str]) -> None:
@@ -184,14 +313,22 @@ def check_no_single_account(names: Sequence[str]) -> None:
         return
     account_id = _single_value("account_id")
     which = f" (account_id `{account_id}`)" if account_id and account_id != "?" else ""
-    sections = ", ".join(f"[{SECTION}.{name}]" for name in names)
+    sections = _some([f"[{SECTION}.{name}]" for name in names])
     raise AccountConfigError(
-        f"Both [{SINGLE_SECTION}]{which} and account sections ({sections}) are configured;"
-        f" with account sections only the sections are loaded, so [{SINGLE_SECTION}] would"
-        " silently stop loading. Move it into a section of its own"
-        f" ([{SECTION}.<name>] with its account_id and token), or remove [{SINGLE_SECTION}]"
-        f" (and the {SINGLE_ENV_PREFIX}* variables); nothing was requested."
+        f"Both [{SINGLE_SECTION}]{which} and accounts ({sections}: sections, or rows of the"
+        f" accounts file) are configured; with accounts only those are loaded, so"
+        f" [{SINGLE_SECTION}] would silently stop loading. Move it into a section of its own"
+        f" ([{SECTION}.<name>] with its account_id and token) or a row of the accounts file, or"
+        f" remove [{SINGLE_SECTION}] (and the {SINGLE_ENV_PREFIX}* variables); nothing was"
+        " requested."
     )
+
+
+def _some(names: Sequence[str]) -> str:
+    """`a, b, c` for a few names; the first few and how many more for many."""
+    shown = ", ".join(names[:SHOWN_NAMES])
+    more = len(names) - SHOWN_NAMES
+    return f"{shown} and {more:,} more" if more > 0 else shown
 
 
 def _single_value(key: str) -> str | None:
@@ -207,88 +344,189 @@ def _single_value(key: str) -> str | None:
     return None
 
 
+class NoToken(AccountConfigError):
+    """An account has no token; said for every such account at once.
+
+    Attributes:
+        name: The account.
+    """
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(message)
+
+
 def read_accounts(selected: Sequence[str] | None = None) -> list[Account]:
-    """Read the account sections to load: all of them, or the `selected` names.
+    """Read the accounts to load (sections and accounts file): all of them, or the `selected`.
 
     Raises:
         AccountConfigError: When a name is unknown or not usable as a pipeline name, when an
-            account has no account_id or no token, or when two sections name one account.
+            account has no account_id or no token, when two accounts name one account_id, or
+            when an account of the file is a section of its own too.
+        AccountsFileError: When the accounts file is missing or has bad rows.
     """
-    names = configured_names()
+    configured = Configured.read()
+    names = configured.names()
+    file = configured.file
     if selected:
-        unknown = [name for name in selected if name not in names]
+        known = set(names)
+        unknown = [name for name in selected if name not in known]
         if unknown:
-            known = ", ".join(names) or "none"
+            listed = _some(names) or "none"
+            missing = ", ".join(f"`{n}`" for n in unknown)
+            if file is None:
+                raise AccountConfigError(
+                    f"No account section for {missing} (configured: {listed}). Add"
+                    f" [{SECTION}.{unknown[0]}] to .dlt/secrets.toml, or fix --accounts."
+                )
             raise AccountConfigError(
-                f"No account section for {', '.join(f'`{n}`' for n in unknown)} (configured:"
-                f" {known}). Add [{SECTION}.{unknown[0]}] to .dlt/secrets.toml, or fix --accounts."
+                f"No account {missing} in accounts file `{file.path}` or a section"
+                f" (configured: {listed}). Add a row for it, or fix --accounts."
             )
         names = list(dict.fromkeys(selected))
     if not names:
         raise AccountConfigError(
             f"No account is configured: add a [{SECTION}.<name>] section with account_id and"
-            " personal_access_token (or access_token) to .dlt/secrets.toml."
+            " personal_access_token (or access_token) to .dlt/secrets.toml, or list accounts"
+            " in a file (accounts_file under [sources.livechat])."
         )
-    accounts = [_read_account(name) for name in names]
-    owners: dict[str, str] = {}
+    accounts: list[Account] = []
+    without_token: list[NoToken] = []
+    for name in names:
+        try:
+            accounts.append(_read_account(name, configured))
+        except NoToken as error:
+            without_token.append(error)
+    if without_token:
+        first = without_token[0]
+        others = [e.name for e in without_token[1:]]
+        more = ""
+        if others:
+            which = "account has" if len(others) == 1 else "accounts have"
+            more = f" {len(others):,} more {which} no token: {_some(others)}."
+        raise AccountConfigError(f"{first}{more}") from None
+    owners: dict[str, Account] = {}
     for account in accounts:
         if account.account_id in owners:
+            first_owner = owners[account.account_id]
             raise AccountConfigError(
-                f"Account sections `{owners[account.account_id]}` and `{account.name}` both name"
-                f" account_id `{account.account_id}`; keep one section per account."
+                f"Accounts `{first_owner.name}` ({_origin(first_owner.name, file)}) and"
+                f" `{account.name}` ({_origin(account.name, file)}) both name account_id"
+                f" `{account.account_id}`; keep one per account."
             )
-        owners[account.account_id] = account.name
+        owners[account.account_id] = account
     return accounts
 
 
-def _read_account(name: str) -> Account:
+def _origin(name: str, file: AccountsFile | None) -> str:
+    if file is not None and name in file.accounts:
+        return file.accounts[name].where
+    return f"section [{SECTION}.{name}]"
+
+
+def _read_account(name: str, configured: Configured) -> Account:
+    listed = configured.file.accounts.get(name) if configured.file else None
+    if listed is not None:
+        return _file_account(listed, configured.sections)
     if not NAME.fullmatch(name):
         raise AccountConfigError(
             f"Account section name `{name}` must be lowercase letters, digits and underscores,"
             " starting with a letter: it names the account's pipeline and staging dataset."
         )
+    sections = configured.sections
     where = f"[{SECTION}.{name}] (or {ENV_PREFIX}{name.upper()}__...)"
-    account_id = _value(name, "account_id", str)
+    account_id = sections.get(name, "account_id", str)
     if not account_id:
-        raise AccountConfigError(f"Account `{name}` has no account_id: set it in {where}.")
-    personal_access_token = _value(name, "personal_access_token", str)
-    access_token = _value(name, "access_token", str)
-    credentials: LiveChatCredentials
-    if personal_access_token:
-        credentials = PersonalAccessTokenCredentials()
-        credentials.personal_access_token = personal_access_token
-    elif access_token:
-        credentials = OAuthCredentials()
-        credentials.access_token = access_token
-    else:
-        raise AccountConfigError(
-            f"Account `{name}` has no token: set personal_access_token (or access_token for"
-            f" OAuth) in {where}."
+        also = (
+            f", or list `{name}` in accounts file `{configured.file.path}`"
+            if configured.file
+            else ""
         )
+        raise AccountConfigError(f"Account `{name}` has no account_id: set it in {where}{also}.")
+    credentials = _credentials(
+        name,
+        sections,
+        f"Account `{name}` has no token: set personal_access_token (or access_token for"
+        f" OAuth) in {where}.",
+    )
     credentials.account_id = account_id
     overrides = {
         key: value
         for key, kind in OVERRIDES.items()
-        if (value := _value(name, key, kind)) is not None
+        if (value := sections.get(name, key, kind)) is not None
     }
-    shard = _value(name, "shard", int)
+    return Account(name, credentials, overrides, shard=_shard(name, sections))
+
+
+def _file_account(listed: FileAccount, sections: SectionValues) -> Account:
+    """An account of the accounts file: its row, its token, and what its section adds.
+
+    The section of a file account (`[sources.livechat.accounts.<name>]`, or its variables)
+    holds its token, and may add a setting its row leaves empty (`filters`, say, which is
+    awkward in a CSV cell); a setting in both, or an account_id there, is refused: two places
+    saying one thing drift apart, and which one wins would be a guess.
+    """
+    name = listed.name
+    section = f"[{SECTION}.{name}] (or {ENV_PREFIX}{name.upper()}__*)"
+    if sections.get(name, "account_id", str) is not None:
+        raise AccountConfigError(
+            f"Account `{name}` is in the accounts file ({listed.where}) and has a section of its"
+            f" own with an account_id, {section}: keep one. The section of an account of the"
+            " file holds only its token (and settings its row leaves empty)."
+        )
+    added = {
+        key: value
+        for key, kind in OVERRIDES.items()
+        if (value := sections.get(name, key, kind)) is not None
+    }
+    shard = _shard(name, sections)
+    both = [key for key in added if key in listed.settings]
+    if shard is not None and listed.shard is not None:
+        both.append("shard")
+    if both:
+        keys = ", ".join(f"`{key}`" for key in both)
+        raise AccountConfigError(
+            f"Account `{name}` sets {keys} both in the accounts file ({listed.where}) and in"
+            f" {section}: keep one."
+        )
+    credentials = _credentials(
+        name,
+        sections,
+        f"Account `{name}` ({listed.where}) has no token: set"
+        f" {ENV_PREFIX}{name.upper()}__PERSONAL_ACCESS_TOKEN (or"
+        f" {ENV_PREFIX}{name.upper()}__ACCESS_TOKEN for OAuth), or personal_access_token in"
+        f" [{SECTION}.{name}] of .dlt/secrets.toml or any secret provider dlt reads; tokens"
+        " never go in the accounts file.",
+    )
+    credentials.account_id = listed.account_id
+    overrides = {**added, **listed.settings}
+    return Account(name, credentials, overrides, shard=listed.shard if shard is None else shard)
+
+
+def _credentials(name: str, sections: SectionValues, missing: str) -> LiveChatCredentials:
+    """The account's token, personal or OAuth, as credentials without their account_id.
+
+    Raises:
+        NoToken: With the `missing` message.
+    """
+    personal_access_token = sections.get(name, "personal_access_token", str)
+    if personal_access_token:
+        personal = PersonalAccessTokenCredentials()
+        personal.personal_access_token = personal_access_token
+        return personal
+    access_token = sections.get(name, "access_token", str)
+    if access_token:
+        oauth = OAuthCredentials()
+        oauth.access_token = access_token
+        return oauth
+    raise NoToken(name, missing)
+
+
+def _shard(name: str, sections: SectionValues) -> int | None:
+    shard = sections.get(name, "shard", int)
     if shard is not None and (isinstance(shard, bool) or shard < 0):
         raise AccountConfigError(f"Account `{name}`: `shard` must be 0 or more; got `{shard}`")
-    return Account(name, credentials, overrides, shard=shard)
-
-
-def _value(name: str, key: str, kind: type) -> Any:
-    path = f"{SECTION}.{name}.{key}"
-    for accessor in (dlt.secrets, dlt.config):
-        try:
-            value: Any = accessor.get(path, kind)
-        except Exception as error:
-            raise AccountConfigError(
-                f"Account `{name}`: `{key}` cannot be read as {kind.__name__}: {error}"
-            ) from None
-        if value is not None:
-            return value
-    return None
+    return shard
 
 
 def check_accounts(accounts: Sequence[Account], source_options: Mapping[str, Any]) -> None:

@@ -88,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument(
         "--accounts",
-        help="comma-separated account sections to load (default: every"
-        " [sources.livechat.accounts.<name>] configured)",
+        help="comma-separated accounts to load (default: every"
+        " [sources.livechat.accounts.<name>] section and row of the accounts_file)",
     )
     load.add_argument(
         "--account-concurrency",
@@ -132,8 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
         check.add_argument(option, help=load_action.help)
     check.add_argument(
         "--accounts",
-        help="comma-separated account sections to check (default: every"
-        " [sources.livechat.accounts.<name>] configured)",
+        help="comma-separated accounts to check (default: every"
+        " [sources.livechat.accounts.<name>] section and row of the accounts_file)",
     )
     emulator = commands.add_parser("emulator", help="serve the LiveChat API emulator")
     add_emulator_arguments(emulator)
