@@ -1,4 +1,4 @@
-"""Many LiveChat accounts in one command: one pipeline and staging dataset each, one dataset.
+"""Many LiveChat accounts in one command: accounts in shards, one pipeline per shard, one dataset.
 
 Accounts are configured the dlt way, one section each, in `.dlt/secrets.toml`::
 
@@ -7,17 +7,20 @@ Accounts are configured the dlt way, one section each, in `.dlt/secrets.toml`::
     personal_access_token = "..."      # or access_token = "..." (OAuth)
     timezone = "Europe/Warsaw"         # optional: timezone, filters, start_date, and the
     breakdowns = ["group"]             # group breakdown (breakdown_reports, breakdown_groups)
+    shard = 2                          # optional: else a stable hash of the name decides
 
 or through environment variables (`SOURCES__LIVECHAT__ACCOUNTS__ACME__ACCOUNT_ID`, ...), or
 as rows of an accounts file (`accounts_file`, see `accounts_file`) whose tokens are found under
 the same keys a section's are.
 
-Why each account gets its own pipeline (`<pipeline_name>_<account>`): dlt keeps the
-incremental state per pipeline name, so two accounts on one name would share one cursor and
-the second would silently skip its history. Why its own staging dataset
-(`<dataset>_staging_<account>`): parallel merges through one shared staging dataset lose or
-double rows. The load steps of one command take turns (`load_lock`): DuckDB has a single
-writer, and dataset and table creation would race; requests, the slow part, overlap.
+Accounts are spread over `shards` shards (`[sources.livechat] shards`, default 1). A shard is
+one dlt pipeline (`<pipeline_name>_shard_<k>`) with its own staging dataset, and one run of it
+loads all its accounts: one load job and one merge per table, whatever the number of accounts,
+which is what warehouses that cap writes per table need. Each account's cursors and meaning are
+recorded in the dataset (`account_cursors`, `account_loads`), not in a pipeline's state, so an
+account may move between shards. Shards of one command load a few at once; their normalize and
+load steps take turns (`load_lock`): DuckDB has a single writer, table creation would race,
+and each step holds its package's rows; requests, the slow part, overlap.
 """
 
 from __future__ import annotations
@@ -557,43 +560,6 @@ def shard_options(accounts: Sequence[Account], source_options: Mapping[str, Any]
         for a in accounts
     ]
     return {**source_options, "accounts": accounts, "credentials": accounts[0].credentials}
-
-
-def account_options(account: Account, source_options: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the `livechat_reports` arguments of one account's load.
-
-    The given options (the command line's) win over the account's section, as they win over
-    `[sources.livechat]`.
-    """
-    return {**account.overrides, **source_options, "credentials": account.credentials}
-
-
-def account_pipeline_name(pipeline_name: str, account_name: str) -> str:
-    """Return the dlt pipeline of one account: `<pipeline_name>_<account>`."""
-    return f"{pipeline_name}_{account_name}"
-
-
-def account_pipeline(
-    account_name: str,
-    pipeline_name: str,
-    destination: str = "duckdb",
-    dataset_name: str = "livechat_reports",
-    duckdb_file: str | None = None,
-    credentials: Any = None,
-) -> Pipeline:
-    """Create (or attach to) one account's pipeline: its own name, state and staging dataset.
-
-    The staging dataset is `<dataset>_staging_<account>`: loads of several accounts through one
-    shared staging dataset lose or double rows when they overlap.
-    """
-    return build_pipeline(
-        account_pipeline_name(pipeline_name, account_name),
-        destination,
-        dataset_name,
-        duckdb_file,
-        credentials=credentials,
-        staging_dataset_name_layout=f"%s_staging_{account_name}",
-    )
 
 
 def check_accounts_history(
