@@ -14,6 +14,7 @@ which shard loads the account.
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import logging
 import threading
@@ -143,33 +144,72 @@ def fetch_account(
     """
     started = time.monotonic()
     token = CURRENT_ACCOUNT.set(account.name if account.named_in_logs else None)
-    settings = account.settings
     outcome = AccountOutcome(account)
-    states = cursors.states(account.account_id)
-    before = copy.deepcopy(states)
-    directory = (
-        GroupDirectory(settings, account.client, account.progress) if settings.grouped else None
-    )
     try:
-        for spec in settings.resources:
-            if stopped is not None and stopped.is_set():
-                raise RunStopped(f"the run stopped before {spec.name} of {account.name}")
-            state = states.setdefault(spec.name, {})
-            rows = report_rows(
-                spec, settings, account.client, state, before, account.progress, directory
-            )
+        for name, (rows, state) in fetch_reports(account, cursors, stopped).items():
             if rows is not None:
-                outcome.reports[spec.name] = rows
-                outcome.cursors[spec.name] = state
+                outcome.reports[name] = rows
+                outcome.cursors[name] = state
     except Exception as error:  # kept per account: the shard's other accounts go on
         logger.debug("account %s failed", account.name, exc_info=True)
-        outcome.reports.clear()
-        outcome.cursors.clear()
         outcome.error = error
     finally:
         CURRENT_ACCOUNT.reset(token)
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def fetch_reports(
+    account: AccountRun, cursors: CursorBook, stopped: threading.Event | None = None
+) -> dict[str, tuple[ReportRows | None, dict[str, Any]]]:
+    """Fetch an account's reports, several at once; return each one's rows and cursor state.
+
+    Reports are asked for concurrently, as many as the account's client has request slots,
+    so that reports of one request each (most of a daily run) do not wait for one another;
+    their requests still share the client's pool, which caps the requests in flight. After
+    a report fails, no report not yet begun is asked for, and the first failure in registry
+    order is raised once the reports in flight are done.
+
+    Returns:
+        Rows (None when a report had nothing to load) and the report's cursor state after
+        this run, per report name, in registry order.
+
+    Raises:
+        Exception: What the first failing report raised (`RunStopped` when `stopped` was set).
+    """
+    settings = account.settings
+    states = cursors.states(account.account_id)
+    before = copy.deepcopy(states)
+    specs = list(settings.resources)
+    for spec in specs:
+        states.setdefault(spec.name, {})
+    directory = (
+        GroupDirectory(settings, account.client, account.progress) if settings.grouped else None
+    )
+    failed = threading.Event()
+
+    def one(spec: ReportSpec) -> ReportRows | None:
+        if stopped is not None and stopped.is_set():
+            raise RunStopped(f"the run stopped before {spec.name} of {account.name}")
+        if failed.is_set():
+            return None  # not asked for: the account failed already
+        try:
+            return report_rows(
+                spec, settings, account.client, states[spec.name], before, account.progress,
+                directory,
+            )  # fmt: skip
+        except BaseException:
+            failed.set()
+            raise
+
+    workers = max(1, min(len(specs), account.client.max_concurrency))
+    with ThreadPoolExecutor(workers, thread_name_prefix="report") as executor:
+        futures = [executor.submit(contextvars.copy_context().run, one, spec) for spec in specs]
+    errors = [error for f in futures if (error := f.exception()) is not None]
+    if errors:
+        raise errors[0]
+    answers = zip(specs, futures, strict=True)
+    return {spec.name: (future.result(), states[spec.name]) for spec, future in answers}
 
 
 class RunStopped(Exception):

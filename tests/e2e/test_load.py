@@ -153,3 +153,28 @@ def test_requests_in_flight_never_exceed_max_concurrency(
         reports=["chats_ranking", "agents_performance", "chats_total_chats"],
     )
     assert emulator.stats.max_in_flight == limit
+
+
+def test_reports_of_one_request_each_are_asked_for_at_once(
+    make_emulator: Any, tmp_path: Path
+) -> None:
+    """A daily run's series reports ask one request each: they share the pool, not a queue.
+
+    Asked for one report after another, such a run never had more than one request in flight,
+    and waited a round trip per report.
+    """
+    from sources.livechat_emulator import Switches
+
+    emulator = make_emulator(now=at(TODAY, 15), switches=Switches(latency_ms=30))
+    loader = Loader(emulator, tmp_path / "lc.duckdb")
+    reports = ["chats_total_chats", "chats_ratings", "chats_duration", "chats_missed_chats"]
+    loader.run(
+        TODAY,
+        start_date=dt.date(2026, 9, 1),
+        end_date=dt.date(2026, 9, 5),
+        backfill=True,
+        max_concurrency=4,
+        reports=reports,
+    )
+    assert emulator.stats.total() == len(reports)
+    assert emulator.stats.max_in_flight == 4
