@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,lint,postgres,dbt,dashboard,dagster]"
 	# Bundle Vega's scripts for the dashboard once, now, rather than in its first run.
 	$(BIN)/python -c "from pipelines.dashboard import javascript_bundle; javascript_bundle()"
+	# Parse the dbt package once per version, now, rather than in the first build of the views.
+	$(BIN)/python -m transforms.warm
 	touch $(STAMP)
 
 # Test files run in parallel, one file per worker at a time (module fixtures stay in one worker).

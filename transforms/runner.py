@@ -12,7 +12,8 @@ clean and dbt's partial parsing carries over between runs (dbt parses only the f
 changed). A parse is also shared between pipelines, through the user's cache folder
 (`$XDG_CACHE_HOME/livechat-reports/dbt-parse`, one file per package version, dbt version,
 profile, connection and dataset; see `parse_key`): a fresh file's first build then skips dbt's
-full parse (about 2.5 s of CPU). dbt accepts a saved parse only for the same connection, and for
+full parse (about 2.5 s of CPU); `make venv` saves one for the default file names beforehand
+(`transforms/warm.py`). dbt accepts a saved parse only for the same connection, and for
 DuckDB the connection includes the file's path, so dbt runs in the file's folder and the
 profile gets the file's name: every `livechat.duckdb` has the same connection. dbt still checks
 a copied parse itself (versions, variables, profile, every file's checksum) and parses again
@@ -121,35 +122,14 @@ def dbt_build(target: Target, work: Path, *, select_load: bool = False) -> Build
     Raises:
         TransformFailed: Naming every failed model or test, or dbt's own error.
     """
-    target_dir, log_dir = work / "target", work / "logs"
+    target_dir = work / "target"
     target_dir.mkdir(parents=True, exist_ok=True)
-    where, connection = _connection(target, work)
-    variables = {"source_dataset_name": target.dataset}
-    shared = _shared_parse(parse_key(PROJECT_DIR, target.profile, connection, variables))
+    shared = _shared_parse(target, work)
     _adopt_parse(shared, target_dir / PARSE_FILE)
     results_file = target_dir / "run_results.json"
     results_file.unlink(missing_ok=True)  # a failed parse writes none: never read an old one
-    args = [
-        *dbt_command(),
-        "--log-format", "json", "--log-format-file", "debug", "--no-use-colors",
-        "build",
-        "--project-dir", str(PROJECT_DIR),
-        "--profiles-dir", str(PROJECT_DIR),
-        "--profile", target.profile,
-        "--vars", json.dumps(variables),
-        "--target-path", str(target_dir),
-        "--log-path", str(log_dir),
-    ]  # fmt: skip
-    if select_load:
-        args += ["--selector", LOAD_SELECTOR]
-    environment = {
-        **os.environ,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        **connection,
-    }
-    done = subprocess.run(
-        args, env=environment, capture_output=True, text=True, check=False, cwd=str(where)
-    )
+    arguments = ["--selector", LOAD_SELECTOR] if select_load else []
+    done = _run_dbt("build", arguments, target, work)
     events = _events(done.stdout)
     results = _results(results_file)
     failed = [
@@ -164,6 +144,48 @@ def dbt_build(target: Target, work: Path, *, select_load: bool = False) -> Build
     # Hooks (`operation.<package>.<package>-on-run-start-0`) are neither views nor tests.
     ran = [unique_id for unique_id, _, _ in results if not unique_id.startswith("operation.")]
     return BuildResult(tuple(_short_name(unique_id, events) for unique_id in ran))
+
+
+def dbt_parse(target: Target, work: Path) -> bool:
+    """Parse the package for `target` and share the parse, as a first build would.
+
+    `make venv` runs it (`python -m transforms.warm`) so that the first build of the views on
+    the machine, for a file of the default names, starts from a saved parse.
+
+    Returns:
+        Whether dbt parsed the package (and the parse was shared).
+    """
+    shared = _shared_parse(target, work)
+    done = _run_dbt("parse", [], target, work)
+    if done.returncode != 0:
+        return False
+    _publish_parse(work / "target" / PARSE_FILE, shared)
+    return shared.is_file()
+
+
+def _run_dbt(
+    command: str, arguments: list[str], target: Target, work: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run `dbt COMMAND` on the package for `target`, dbt's target and logs in `work`."""
+    target_dir, log_dir = work / "target", work / "logs"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    where, connection = _connection(target, work)
+    args = [
+        *dbt_command(),
+        "--log-format", "json", "--log-format-file", "debug", "--no-use-colors",
+        command,
+        "--project-dir", str(PROJECT_DIR),
+        "--profiles-dir", str(PROJECT_DIR),
+        "--profile", target.profile,
+        "--vars", json.dumps({"source_dataset_name": target.dataset}),
+        "--target-path", str(target_dir),
+        "--log-path", str(log_dir),
+        *arguments,
+    ]  # fmt: skip
+    environment = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **connection}
+    return subprocess.run(
+        args, env=environment, capture_output=True, text=True, check=False, cwd=str(where)
+    )
 
 
 def _connection(target: Target, work: Path) -> tuple[Path, dict[str, str]]:
@@ -214,7 +236,11 @@ def parse_cache_dir() -> Path:
     return Path(base) / "livechat-reports" / "dbt-parse"
 
 
-def _shared_parse(key: str) -> Path:
+def _shared_parse(target: Target, work: Path) -> Path:
+    """Where the saved parse for `target` is shared (see `parse_key`)."""
+    _, connection = _connection(target, work)
+    variables = {"source_dataset_name": target.dataset}
+    key = parse_key(PROJECT_DIR, target.profile, connection, variables)
     return parse_cache_dir() / f"{key}.msgpack"
 
 
