@@ -540,14 +540,15 @@ def check_accounts(accounts: Sequence[Account], options: LoadOptions) -> list[Ac
         ConfigurationError: Naming the account whose settings are invalid.
     """
     resolved = resolve_options(options, credentials_required=False)
-    return build_load(resolved, under(accounts, options)).accounts
+    return build_load(resolved, under(accounts, resolved)).accounts
 
 
 def under(accounts: Sequence[Account], options: LoadOptions) -> list[Account]:
     """The accounts with the settings the run was given taken out of their own.
 
     The run's own settings (the command line's) win over an account's section, as they win
-    over `[sources.livechat]`.
+    over `[sources.livechat]`; `options` may be resolved (those read from the configuration
+    give way to the section).
     """
     return [replace(a, overrides=a.overrides.without(options)) for a in accounts]
 
@@ -634,7 +635,7 @@ def plan_shards(
             return Fanout(tally, tallies[account])
 
         load = build_load(
-            resolved, under(members, options), progress=tally, progress_of=progress_of
+            resolved, under(members, resolved), progress=tally, progress_of=progress_of
         )
         planned[shard] = ShardRun(shard, results, load, tally)
     loaded = {a.name for members in grouped.values() for a in members}

@@ -123,10 +123,11 @@ def check_many(args: argparse.Namespace, options: LoadOptions) -> bool:
     check_no_single_account(configured_names())
     selected = [n.strip() for n in (args.accounts or "").split(",") if n.strip()] or None
     accounts = read_accounts(selected)
-    check_accounts(accounts, options)
+    # The configuration, read once for every account's validation and check.
     resolved = resolve_options(options, credentials_required=False)
+    check_accounts(accounts, resolved)
     failed = 0
-    for account in under(accounts, options):
+    for account in under(accounts, resolved):
         who = f"account {account.name} (account_id {account.account_id})"
         try:
             result = check(

@@ -176,3 +176,12 @@ def test_resolved_options_are_not_read_again(config: None, monkeypatch: pytest.M
     assert run.settings.timezone == "Asia/Tokyo"
     (again,) = build_load(LoadOptions(credentials=credentials("acme-id"))).accounts
     assert again.settings.timezone == "Europe/Warsaw"  # the environment wins over the file
+
+
+def test_resolved_options_remember_what_the_run_gave(config: None) -> None:
+    resolved = resolve_options(LoadOptions(timezone="America/Lima"), credentials_required=False)
+    assert resolved.filters == {"groups": {"values": [0]}}  # read from [sources.livechat]
+    assert resolved.given_by_run() == {"timezone"}
+    own = AccountOverrides.of({"timezone": "Europe/Warsaw", "filters": {"tags": {"exists": True}}})
+    # The command line's timezone wins over the section's; the section's filters over config's.
+    assert dict(own.without(resolved)) == {"filters": {"tags": {"exists": True}}}

@@ -240,7 +240,7 @@ def resolve_options(
         )
     known = {field.name for field in dataclasses.fields(LoadOptions)}
     values = {k: v for k, v in dict(config).items() if k in known and v is not None}
-    return LoadOptions(**values, resolved=True)
+    return LoadOptions(**values, resolved=True, run_settings=frozenset(options.given()))
 
 
 def clock_of(options: LoadOptions) -> Callable[[], dt.datetime]:

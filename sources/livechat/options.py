@@ -34,6 +34,8 @@ class LoadOptions:
     Attributes:
         resolved: Whether the configuration was read into the fields already
             (`sources.livechat.resolve_options`), so it is not read again.
+        run_settings: When resolved, the names of the settings the run itself gave (they
+            win over an account's own; those read from the configuration do not).
     """
 
     credentials: LiveChatCredentials | None = None
@@ -61,14 +63,19 @@ class LoadOptions:
     configured_accounts: Sequence[str] | None = None
     account_concurrency: int | None = None
     resolved: bool = False
+    run_settings: frozenset[str] = frozenset()
 
     def given(self) -> dict[str, Any]:
-        """The settings given, by name (those left None are not)."""
+        """The settings given, by name (those left None are not), read from config or not."""
         return {
             field.name: value
             for field in dataclasses.fields(self)
-            if field.name != "resolved" and (value := getattr(self, field.name)) is not None
+            if field.name not in _BOOKKEEPING and (value := getattr(self, field.name)) is not None
         }
+
+    def given_by_run(self) -> frozenset[str]:
+        """The names of the settings the run itself gave, not read from the configuration."""
+        return self.run_settings if self.resolved else frozenset(self.given())
 
     def source_arguments(self) -> dict[str, Any]:
         """The `livechat_reports` keyword arguments these options give (only those given)."""
@@ -80,6 +87,9 @@ class LoadOptions:
     def replace(self, **changes: Any) -> LoadOptions:
         """A copy with some settings changed (None to take one back)."""
         return dataclasses.replace(self, **changes)
+
+
+_BOOKKEEPING = ("resolved", "run_settings")
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,8 +141,11 @@ class AccountOverrides(Mapping[str, Any]):
         return {name: value for name in self.READ_AS if (value := getattr(self, name)) is not None}
 
     def without(self, options: LoadOptions) -> AccountOverrides:
-        """The settings the run's `options` do not give: the command line wins over a section."""
-        given = options.given()
+        """The settings the run's `options` do not give: the command line wins over a section.
+
+        Settings `options` read from `[sources.livechat]` do not: a section wins over those.
+        """
+        given = options.given_by_run()
         return AccountOverrides(**{k: v for k, v in self.given().items() if k not in given})
 
     def checked(self) -> AccountOverrides:
