@@ -48,7 +48,7 @@ from dlt.common.configuration.utils import deserialize_value
 from dlt.common.typing import AnyType, TSecretValue
 from dlt.pipeline.pipeline import Pipeline
 
-from sources.livechat import livechat_reports, shard_of
+from sources.livechat import AccountOverrides, LoadOptions, ShardLoad, build_load, resolve_options
 from sources.livechat.credentials import (
     LiveChatCredentials,
     OAuthCredentials,
@@ -57,12 +57,13 @@ from sources.livechat.credentials import (
 from sources.livechat.exceptions import ConfigurationError
 from sources.livechat.meaning import DatasetMeaningChanged, changes
 from sources.livechat.shard import Account as SourceAccount
+from sources.livechat.shard import AccountRun
 
 from .accounts_file import NAME, AccountsFile, FileAccount, configured_accounts_file
-from .livechat_reports import LoadSummary, build_pipeline, run_load
+from .livechat_reports import LoadSummary, build_pipeline, load_source
 from .logs import name_accounts_in_logs
 from .meaning_record import recorded_meanings
-from .progress import Tally
+from .progress import Fanout, Tally
 
 logger = logging.getLogger("livechat_reports")
 
@@ -70,17 +71,10 @@ SECTION = "sources.livechat.accounts"
 SECTION_PATH = tuple(SECTION.split("."))
 TOKEN_KEYS = ("personal_access_token", "access_token")
 ENV_PREFIX = "SOURCES__LIVECHAT__ACCOUNTS__"
-# Settings an account section may override; the rest come from `[sources.livechat]`. Group
-# ids belong to one license, so the group breakdown is an account's own setting too. Lists are
-# read as text (a TOML array arrives as JSON) and parsed by the source like its own settings.
-OVERRIDES: dict[str, type] = {
-    "timezone": str,
-    "filters": dict,
-    "start_date": str,
-    "breakdowns": str,
-    "breakdown_reports": str,
-    "breakdown_groups": str,
-}
+# Settings an account section may override, and how each is read; the rest come from
+# `[sources.livechat]` (see `AccountOverrides`).
+OVERRIDES: dict[str, type] = AccountOverrides.READ_AS
+DEFAULT_SHARDS = 1
 # Shards loading at once: their requests overlap, their load steps take turns.
 DEFAULT_SHARD_CONCURRENCY = 4
 
@@ -453,11 +447,13 @@ def _read_account(name: str, configured: Configured) -> Account:
         f" OAuth) in {where}.",
     )
     credentials.account_id = account_id
-    overrides = {
-        key: value
-        for key, kind in OVERRIDES.items()
-        if (value := sections.get(name, key, kind)) is not None
-    }
+    overrides = AccountOverrides.of(
+        {
+            key: value
+            for key, kind in OVERRIDES.items()
+            if (value := sections.get(name, key, kind)) is not None
+        }
+    )
     return Account(name, credentials, overrides, shard=_shard(name, sections))
 
 
@@ -502,7 +498,7 @@ def _file_account(listed: FileAccount, sections: SectionValues) -> Account:
         " never go in the accounts file.",
     )
     credentials.account_id = listed.account_id
-    overrides = {**added, **listed.settings}
+    overrides = AccountOverrides.of({**added, **listed.settings})
     return Account(name, credentials, overrides, shard=listed.shard if shard is None else shard)
 
 
@@ -532,39 +528,122 @@ def _shard(name: str, sections: SectionValues) -> int | None:
     return shard
 
 
-def check_accounts(accounts: Sequence[Account], source_options: Mapping[str, Any]) -> None:
+def check_accounts(accounts: Sequence[Account], options: LoadOptions) -> list[AccountRun]:
     """Validate every account's settings at once, so a bad one stops the command before any request.
+
+    The configuration is read once for all of them (`resolve_options`).
+
+    Returns:
+        Each account with its validated settings (for `check`, which loads nothing).
 
     Raises:
         ConfigurationError: Naming the account whose settings are invalid.
     """
-    shard_of(accounts_source(accounts, source_options))
+    resolved = resolve_options(options, credentials_required=False)
+    return build_load(resolved, under(accounts, resolved)).accounts
 
 
-def accounts_source(accounts: Sequence[Account], source_options: Mapping[str, Any]) -> Any:
-    """The `livechat_reports` source that loads `accounts` together (a shard).
+def under(accounts: Sequence[Account], options: LoadOptions) -> list[Account]:
+    """The accounts with the settings the run was given taken out of their own.
 
-    The given options (the command line's) win over each account's section, as they win over
-    `[sources.livechat]`.
+    The run's own settings (the command line's) win over an account's section, as they win
+    over `[sources.livechat]`; `options` may be resolved (those read from the configuration
+    give way to the section).
     """
-    return livechat_reports(**shard_options(accounts, source_options))
+    return [replace(a, overrides=a.overrides.without(options)) for a in accounts]
 
 
-def shard_options(accounts: Sequence[Account], source_options: Mapping[str, Any]) -> dict[str, Any]:
-    """The `livechat_reports` arguments of a load of `accounts` together.
+@dataclass
+class ShardRun:
+    """One shard of a run, built before any shard's first request.
 
-    An account's own settings give way to the command line's, as `[sources.livechat]` does.
+    Attributes:
+        shard: Its number.
+        results: One per account, filled as the shard finishes.
+        load: Its source, built once (every account's settings validated).
+        tally: Counts its requests and rows (each account's also in its result's tally).
     """
-    accounts = [
-        replace(a, overrides={k: v for k, v in a.overrides.items() if k not in source_options})
-        for a in accounts
-    ]
-    return {**source_options, "accounts": accounts, "credentials": accounts[0].credentials}
+
+    shard: int
+    results: list[AccountResult]
+    load: ShardLoad
+    tally: Tally
+
+    @property
+    def runs(self) -> list[AccountRun]:
+        """Its accounts, each with its validated settings."""
+        return self.load.accounts
+
+
+@dataclass
+class Plan:
+    """The shards a run loads, each built once before any request.
+
+    Attributes:
+        shards: Each shard's run, in shard order.
+        accounts: The accounts loaded, in the order given.
+    """
+
+    shards: dict[int, ShardRun]
+    accounts: list[Account]
+
+    def results(self) -> list[AccountResult]:
+        """Every account's result, in the order the accounts were given."""
+        by_name = {r.account.name: r for run in self.shards.values() for r in run.results}
+        return [by_name[a.name] for a in self.accounts]
+
+    def runs(self) -> list[AccountRun]:
+        """Every account loaded, with its validated settings, in shard order."""
+        return [run for shard in self.shards.values() for run in shard.runs]
+
+
+def plan_shards(
+    accounts: Sequence[Account],
+    options: LoadOptions,
+    *,
+    pipeline_name: str,
+    shards: int = DEFAULT_SHARDS,
+    only_shards: Sequence[int] | None = None,
+) -> Plan:
+    """Build the source of each shard a run loads, once per command, before any request.
+
+    The configuration is read once (`resolve_options`); every account's settings are
+    validated as its shard's source is built (shard by shard), so a bad one stops the command
+    before any request; and these sources are the ones the shards load (`run_accounts`).
+
+    Args:
+        accounts: From `read_accounts`.
+        options: The run's settings (the command line's, or Dagster's run config).
+        pipeline_name: The command's pipeline name (each shard's is `shard_pipeline_name`).
+        shards: How many shards the accounts are spread over (`shard_of_account`).
+        only_shards: Build only the shards of these numbers (`--shards`); default all.
+
+    Raises:
+        AccountConfigError: When `only_shards` names a shard that does not exist.
+        ConfigurationError: Naming the first account whose settings are invalid.
+    """
+    grouped = selected_shards(accounts, shards, only_shards)
+    resolved = resolve_options(options, credentials_required=False) if grouped else options
+    planned: dict[int, ShardRun] = {}
+    for shard, members in grouped.items():
+        name = shard_pipeline_name(pipeline_name, shard)
+        results = [AccountResult(account, name) for account in members]
+        tally = Tally()
+        tallies = {result.account.name: result.tally for result in results}
+
+        def progress_of(account: str, tally: Tally = tally, tallies: Any = tallies) -> Fanout:
+            return Fanout(tally, tallies[account])
+
+        load = build_load(
+            resolved, under(members, resolved), progress=tally, progress_of=progress_of
+        )
+        planned[shard] = ShardRun(shard, results, load, tally)
+    loaded = {a.name for members in grouped.values() for a in members}
+    return Plan(planned, [a for a in accounts if a.name in loaded])
 
 
 def check_accounts_history(
-    accounts: Sequence[Account],
-    source_options: Mapping[str, Any],
+    runs: Sequence[AccountRun],
     *,
     shard: int,
     pipeline_name: str,
@@ -581,9 +660,8 @@ def check_accounts_history(
     account, a shard, or under another `--pipeline-name`), its rows' meaning is found.
 
     Args:
-        accounts: The accounts the run loads (of the shards it loads, not every shard's:
-            `--shards 0` is not stopped by an account of shard 3).
-        source_options: The command's `livechat_reports` arguments.
+        runs: The accounts the run loads, with their validated settings (of the shards it
+            loads, not every shard's: `--shards 0` is not stopped by an account of shard 3).
         shard: A shard the run loads: its pipeline reads the dataset (each process its own,
             so that concurrent `--shards` processes do not create one pipeline folder at once).
         pipeline_name: The command's pipeline name.
@@ -595,7 +673,6 @@ def check_accounts_history(
     Raises:
         AccountConfigError: Naming the account whose settings differ from its rows'.
     """
-    runs = shard_of(accounts_source(accounts, source_options)).accounts
     pipeline = shard_pipeline(
         shard, pipeline_name, destination, dataset_name, duckdb_file, credentials
     )
@@ -607,9 +684,6 @@ def check_accounts_history(
         if changed:
             error = DatasetMeaningChanged(pipeline.dataset_name, changed)
             raise AccountConfigError(f"Account `{run.name}`: {error}") from None
-
-
-DEFAULT_SHARDS = 1
 
 
 def shard_count() -> int:
@@ -712,23 +786,32 @@ def shard_pipeline(
     )
 
 
+def check_account_concurrency(options: LoadOptions) -> None:
+    """Refuse `--account-concurrency` below 1, before any request.
+
+    Raises:
+        AccountConfigError: Naming the value.
+    """
+    value = options.account_concurrency
+    if value is not None and value < 1:
+        raise AccountConfigError(
+            f"--account-concurrency must be a whole number of at least 1; got {value}"
+        )
+
+
 def run_accounts(
-    accounts: Sequence[Account],
-    source_options: Mapping[str, Any] | None = None,
+    plan: Plan,
     *,
     pipeline_name: str,
     destination: str = "duckdb",
     dataset_name: str = "livechat_reports",
     duckdb_file: str | None = None,
     credentials: Any = None,
-    shards: int = DEFAULT_SHARDS,
-    only_shards: Sequence[int] | None = None,
     concurrency: int = DEFAULT_SHARD_CONCURRENCY,
-    account_concurrency: int | None = None,
     transform: bool = True,
     on_done: Callable[[AccountResult], object] | None = None,
 ) -> ManyAccountsResult:
-    """Load accounts into one dataset in shards, `concurrency` shards at a time, then the views.
+    """Load shards into one dataset, `concurrency` shards at a time, then the views.
 
     Each shard is one pipeline (`<pipeline_name>_shard_<k>`) whose run loads all its accounts:
     one load job and one merge per table. One account's failure neither stops nor rolls back
@@ -736,39 +819,23 @@ def run_accounts(
     result; a shard that fails as a whole (its destination, say) fails each of its accounts.
 
     Args:
-        accounts: From `read_accounts`.
-        source_options: `livechat_reports` arguments for every account (the command line's).
+        plan: The shards to load, from `plan_shards` (their sources are loaded as they were
+            built, not built again).
         pipeline_name: Each shard's pipeline is `<pipeline_name>_shard_<k>`.
         destination: The dlt destination.
         dataset_name: The shared dataset.
         duckdb_file: The DuckDB file (see `duckdb_path`).
         credentials: Destination credentials, when not configured the dlt way.
-        shards: How many shards the accounts are spread over (`shard_of_account`).
-        only_shards: Load only the accounts of these shards (`--shards`); default all.
         concurrency: Shards loading at once (their requests overlap, their writes take turns).
-        account_concurrency: Accounts of a shard fetched at once (default: the shard's
-            `max_concurrency`); their requests share the shard's pool.
         transform: Whether to build the views after the loads (when at least one succeeded).
         on_done: Called with each account's result as its shard finishes.
 
     Returns:
-        The results, in the order of `accounts` (of the shards loaded).
+        The results, in the order of the accounts given (of the shards loaded).
     """
-    if account_concurrency is not None and account_concurrency < 1:
-        raise AccountConfigError(
-            f"--account-concurrency must be a whole number of at least 1; got {account_concurrency}"
-        )
-    grouped = selected_shards(accounts, shards, only_shards)
     started = time.monotonic()
-    options = dict(source_options or {})
-    if account_concurrency is not None:
-        options["account_concurrency"] = account_concurrency
     load_lock = threading.Lock()
-    results = {
-        a.name: AccountResult(a, shard_pipeline_name(pipeline_name, k))
-        for k, members in grouped.items()
-        for a in members
-    }
+    planned = plan.shards
 
     def pipeline_of(shard: int) -> Pipeline:
         return shard_pipeline(
@@ -776,15 +843,14 @@ def run_accounts(
         )
 
     def load(shard: int) -> None:
-        members = [results[a.name] for a in grouped[shard]]
-        load_shard(pipeline_of(shard), members, options, load_lock, on_done)
+        load_shard(pipeline_of(shard), planned[shard], load_lock, on_done)
 
     import_shared_modules()
     name_accounts_in_logs()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="shard") as pool:
-        list(pool.map(load, grouped))
-    outcome = ManyAccountsResult([results[a.name] for a in accounts if a.name in results])
-    loaded = [k for k, members in grouped.items() if any(results[a.name].summary for a in members)]
+        list(pool.map(load, planned))
+    outcome = ManyAccountsResult(plan.results())
+    loaded = [k for k, run in planned.items() if any(r.summary for r in run.results)]
     if transform and loaded:
         # Through the first loaded shard's pipeline, attached again in this thread.
         outcome.views, outcome.transform_error = _transform(pipeline_of(loaded[0]))
@@ -794,8 +860,7 @@ def run_accounts(
 
 def load_shard(
     pipeline: Pipeline,
-    members: Sequence[AccountResult],
-    options: Mapping[str, Any],
+    shard: ShardRun,
     load_lock: threading.Lock,
     on_done: Callable[[AccountResult], object] | None,
 ) -> None:
@@ -803,10 +868,12 @@ def load_shard(
     began = time.monotonic()
     failure: BaseException | None = None
     summary: LoadSummary | None = None
+    members = shard.results
     try:
-        summary = run_load(
+        summary = load_source(
             pipeline,
-            shard_options([r.account for r in members], options),
+            shard.load,
+            shard.tally,
             transform=False,
             load_lock=load_lock,
             account_tallies={r.account.name: r.tally for r in members},

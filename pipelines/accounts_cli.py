@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 from pipelines.accounts import (
     ENV_PREFIX,
@@ -15,25 +15,28 @@ from pipelines.accounts import (
     AccountConfigError,
     AccountResult,
     ManyAccountsResult,
+    check_account_concurrency,
     check_accounts,
     check_accounts_history,
     check_no_single_account,
     configured_account_ids,
     configured_names,
+    plan_shards,
     read_accounts,
     run_accounts,
-    selected_shards,
     shard_count,
+    under,
 )
 from pipelines.diagnosis import diagnose
 from pipelines.summary import check_details, print_notes
-
-# The settings of an account section that `check` takes (it loads nothing, so no start_date).
-CHECKED_SETTINGS = ("timezone", "filters", "breakdowns", "breakdown_reports", "breakdown_groups")
+from sources.livechat.options import LoadOptions
 
 
-def load_many(args: argparse.Namespace, source_options: dict[str, Any]) -> bool:
+def load_many(args: argparse.Namespace, options: LoadOptions) -> bool:
     """Load every configured account (or `--accounts`), then build the views once.
+
+    Each shard's source is built once, before any request (`plan_shards`): every account's
+    settings are validated, then compared with its rows' in the dataset, then loaded.
 
     Returns:
         Whether every account loaded and the views were built (when one account fails, the
@@ -46,32 +49,31 @@ def load_many(args: argparse.Namespace, source_options: dict[str, Any]) -> bool:
     selected = [n.strip() for n in (args.accounts or "").split(",") if n.strip()] or None
     accounts = read_accounts(selected)
     # Recorded with each account's load: the dataset learns which accounts are configured.
-    source_options = {**source_options, "configured_accounts": configured_account_ids()}
-    shards, only_shards = shard_count(), parse_shards(args.shards)
-    grouped = selected_shards(accounts, shards, only_shards)
+    options = options.replace(configured_accounts=configured_account_ids())
     # Only the accounts of the shards this run loads: `--shards 0` is not stopped by shard 3's.
-    loaded = [account for members in grouped.values() for account in members]
-    if loaded:
-        check_accounts(loaded, source_options)
+    plan = plan_shards(
+        accounts,
+        options,
+        pipeline_name=args.pipeline_name,
+        shards=shard_count(),
+        only_shards=parse_shards(args.shards),
+    )
+    if plan.shards:
         check_accounts_history(
-            loaded,
-            source_options,
-            shard=min(grouped),
+            plan.runs(),
+            shard=min(plan.shards),
             pipeline_name=args.pipeline_name,
             destination=args.destination,
             dataset_name=args.dataset,
             duckdb_file=args.duckdb_file,
         )
+    check_account_concurrency(options)
     result = run_accounts(
-        accounts,
-        source_options,
+        plan,
         pipeline_name=args.pipeline_name,
         destination=args.destination,
         dataset_name=args.dataset,
         duckdb_file=args.duckdb_file,
-        shards=shards,
-        only_shards=only_shards,
-        account_concurrency=args.account_concurrency,
         transform=not args.no_transform,
         on_done=lambda r: print(_progress_line(r), file=sys.stderr, flush=True),
     )
@@ -102,11 +104,12 @@ def parse_shards(text: str | None) -> list[int] | None:
     return shards
 
 
-def check_many(args: argparse.Namespace, options: dict[str, Any]) -> bool:
+def check_many(args: argparse.Namespace, options: LoadOptions) -> bool:
     """Check every configured account (or `--accounts`) with one request each.
 
-    Every account's settings are validated before the first request; then each account is
-    checked with its own token, and a failure does not stop the others.
+    Every account's settings are validated before the first request (the configuration read
+    once for all); then each account is checked with its own token and settings, and a
+    failure does not stop the others.
 
     Returns:
         Whether every account passed.
@@ -114,20 +117,22 @@ def check_many(args: argparse.Namespace, options: dict[str, Any]) -> bool:
     Raises:
         AccountConfigError: On bad account configuration, before any request (exit 2).
     """
-    from sources.livechat.check import ConnectionCheckError, check_connection
+    from sources.livechat import resolve_options
+    from sources.livechat.check import ConnectionCheckError, check
 
     check_no_single_account(configured_names())
     selected = [n.strip() for n in (args.accounts or "").split(",") if n.strip()] or None
     accounts = read_accounts(selected)
-    check_accounts(accounts, options)
+    # The configuration, read once for every account's validation and check.
+    resolved = resolve_options(options, credentials_required=False)
+    check_accounts(accounts, resolved)
     failed = 0
-    for account in accounts:
-        settings = {k: v for k, v in account.overrides.items() if k in CHECKED_SETTINGS}
+    for account in under(accounts, resolved):
         who = f"account {account.name} (account_id {account.account_id})"
         try:
-            result = check_connection(
-                **{**settings, **options},
-                credentials=account.credentials,
+            result = check(
+                resolved.replace(credentials=account.credentials),
+                account.overrides.checked(),
                 credentials_at=(
                     f"in its section [{SECTION}.{account.name}] (or the"
                     f" {ENV_PREFIX}{account.name.upper()}__* variables)"

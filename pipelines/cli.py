@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pipelines.diagnosis import Kind
+    from sources.livechat.options import LoadOptions
 
 # The exit codes, here only: the layers below say what kind of failure it was
 # (`pipelines.diagnosis.Kind`) or whether everything passed, and `exit_code` turns that into these.
@@ -144,37 +145,39 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _source_options(args: argparse.Namespace) -> dict[str, Any]:
-    from pipelines.clock import with_rehearsed_now
+def load_options(args: argparse.Namespace) -> LoadOptions:
+    """The run's settings the command line gives (None where an option is left out).
 
-    options: dict[str, Any] = {}
-    names = (
-        "timezone",
-        "distribution",
-        "window_days",
-        "lookback_days",
-        "max_concurrency",
-        "base_url",
+    Built once per command and passed down as they are; `LIVECHAT_REPORTS_NOW` gives `now`.
+    An explicit date range is a backfill: it loads that range and leaves the state alone.
+
+    Raises:
+        ConfigurationError: When `LIVECHAT_REPORTS_NOW` is not an instant.
+    """
+    from pipelines.clock import with_rehearsed_now
+    from sources.livechat.options import LoadOptions
+
+    def given(name: str) -> Any:
+        return getattr(args, name, None)  # `check` has only some of `load`'s options
+
+    dated = given("start_date") is not None or given("end_date") is not None
+    options = LoadOptions(
+        timezone=given("timezone"),
+        distribution=given("distribution"),
+        window_days=given("window_days"),
+        lookback_days=given("lookback_days"),
+        max_concurrency=given("max_concurrency"),
+        base_url=given("base_url"),
+        reports=given("reports"),
+        breakdowns=given("breakdown"),
+        breakdown_reports=given("breakdown_reports"),
+        breakdown_groups=given("breakdown_groups"),
+        refresh=True if getattr(args, "refresh", False) else None,
+        backfill=True if dated else None,
+        start_date=given("start_date"),
+        end_date=given("end_date"),
+        account_concurrency=given("account_concurrency"),
     )
-    for name in names:
-        value = getattr(args, name)
-        if value is not None:
-            options[name] = value
-    if args.reports is not None:
-        options["reports"] = args.reports
-    for name in ("breakdown", "breakdown_reports", "breakdown_groups"):
-        value = getattr(args, name, None)
-        if value is not None:
-            options["breakdowns" if name == "breakdown" else name] = value
-    if getattr(args, "refresh", False):
-        options["refresh"] = True
-    if args.start_date is not None or args.end_date is not None:
-        # An explicit range is a backfill: it loads that range and leaves the state alone.
-        options["backfill"] = True
-        if args.start_date is not None:
-            options["start_date"] = args.start_date
-        if args.end_date is not None:
-            options["end_date"] = args.end_date
     return with_rehearsed_now(options)
 
 
@@ -189,12 +192,11 @@ def cmd_load(args: argparse.Namespace) -> int:
     if any(option is not None for option in many) or configured_names():
         from pipelines.accounts_cli import load_many
 
-        return EXIT_OK if load_many(args, _source_options(args)) else EXIT_FAILED
+        return EXIT_OK if load_many(args, load_options(args)) else EXIT_FAILED
+    options = load_options(args)
     pipeline = build_pipeline(args.pipeline_name, args.destination, args.dataset, args.duckdb_file)
     with progress_for(sys.stderr) as progress:
-        summary = run_load(
-            pipeline, _source_options(args), transform=not args.no_transform, progress=progress
-        )
+        summary = run_load(pipeline, options, transform=not args.no_transform, progress=progress)
     print_summary(summary)
     return EXIT_OK
 
@@ -242,6 +244,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.progress import progress_for
     from pipelines.summary import print_summary
     from sources.livechat.credentials import PersonalAccessTokenCredentials
+    from sources.livechat.options import LoadOptions
     from sources.livechat_emulator import Emulator, ReportsAPI
 
     credentials = PersonalAccessTokenCredentials()
@@ -250,14 +253,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with Emulator(ReportsAPI(account_id="demo", personal_access_token="demo-pat")) as emulator:
         print(f"Emulator serving on {emulator.url}; loading {args.days} days of every report ...")
         pipeline = build_pipeline(DEMO_PIPELINE, "duckdb", "livechat_reports", args.duckdb_file)
-        options = {
-            "credentials": credentials,
-            "base_url": emulator.url,
-            "start_date": today - dt.timedelta(days=args.days - 1),
-            "end_date": today,
-            "backfill": True,
-            "today": today,
-        }
+        options = LoadOptions(
+            credentials=credentials,
+            base_url=emulator.url,
+            start_date=today - dt.timedelta(days=args.days - 1),
+            end_date=today,
+            backfill=True,
+            today=today,
+        )
         with progress_for(sys.stderr) as progress:
             summary = run_load(pipeline, options, progress=progress)
     print_summary(summary)
@@ -280,19 +283,17 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     """Run `livechat-reports check`: one request; no pipeline, state or data is written."""
     from pipelines.accounts import configured_names
-    from pipelines.clock import with_rehearsed_now
     from pipelines.summary import check_details
-    from sources.livechat.check import ConnectionCheckError, check_connection
+    from sources.livechat.check import ConnectionCheckError, check
 
-    options = {k: v for k in ("base_url", "timezone") if (v := getattr(args, k)) is not None}
-    options = with_rehearsed_now(options)
+    options = load_options(args)
 
     if args.accounts is not None or configured_names():
         from pipelines.accounts_cli import check_many
 
         return EXIT_OK if check_many(args, options) else EXIT_FAILED
     try:
-        result = check_connection(**options)
+        result = check(options)
     except ConnectionCheckError as error:
         print(f"Connection check failed: {error}", file=sys.stderr)
         return EXIT_FAILED

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from sources.livechat.exceptions import ConfigurationError
+from sources.livechat.options import LoadOptions
 
 NOW_VARIABLE = "LIVECHAT_REPORTS_NOW"
 
@@ -39,7 +39,11 @@ def rehearsed_now(environ: Mapping[str, str] | None = None) -> dt.datetime | Non
     return value
 
 
-def with_rehearsed_now(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Return source options with `now` from `LIVECHAT_REPORTS_NOW` when it is set."""
+def with_rehearsed_now(options: LoadOptions) -> LoadOptions:
+    """Return the options with `now` from `LIVECHAT_REPORTS_NOW` when it is set (and not given).
+
+    Raises:
+        ConfigurationError: When the variable is not an ISO-8601 instant with a UTC offset.
+    """
     now = rehearsed_now()
-    return {**options, "now": now} if now is not None and "now" not in options else dict(options)
+    return options.replace(now=now) if now is not None and options.now is None else options

@@ -18,24 +18,22 @@ import dlt
 from dlt.common.destination import Destination, TLoaderFileFormat
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
-from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.destination import check_destination, held_open
-from sources.livechat import livechat_reports, shard_of
+from sources.livechat import LoadOptions, ShardLoad, build_load
 from sources.livechat.cursors import STATE_KEY
 from sources.livechat.exceptions import LiveChatError
 from sources.livechat.lineage import LINEAGE_TABLE
 from sources.livechat.meaning import STATE_KEY as MEANING_KEY
 from sources.livechat.meaning import DatasetMeaningChanged, RefreshLeavesTables, changes
 from sources.livechat.settings import Settings
-from sources.livechat.shard import CursorBook
 
 from .cursor_record import recorded_cursors
 from .groups import unseen_groups
 from .meaning_record import recorded_meanings
-from .progress import Fanout, Tally
+from .progress import Tally
 
 logger = logging.getLogger("livechat_reports")
 
@@ -375,25 +373,56 @@ def _root_cause(error: BaseException) -> str:
 
 def run_load(
     pipeline: Pipeline,
-    source_options: Mapping[str, Any] | None = None,
+    options: LoadOptions | None = None,
     *,
     transform: bool = True,
     progress: Tally | None = None,
+    load_lock: AbstractContextManager[Any] | None = None,
+) -> LoadSummary:
+    """Run one load of the account `options` name (or configure): build its source, then load it.
+
+    Args:
+        pipeline: The pipeline from `build_pipeline`.
+        options: The run's settings that override config (dates, reports, ...); the
+            configuration is read for the others (under the pipeline's name too, as dlt reads
+            a source's), unless they are `resolved`.
+        transform: Whether to rebuild the SQL views after the load.
+        progress: Counts requests and rows and shows them (`pipelines.progress`); it also
+            supplies the summary's rows. Default: counted, not shown.
+        load_lock: See `load_source`.
+
+    Raises:
+        ConfigurationError: On invalid settings, before any request.
+        See `load_source` for the others.
+    """
+    tally = progress or Tally()
+    load = build_load(
+        options or LoadOptions(), progress=tally, pipeline_name=pipeline.pipeline_name
+    )
+    return load_source(pipeline, load, tally, transform=transform, load_lock=load_lock)
+
+
+def load_source(
+    pipeline: Pipeline,
+    load: ShardLoad,
+    tally: Tally,
+    *,
+    transform: bool = True,
     load_lock: AbstractContextManager[Any] | None = None,
     account_tallies: Mapping[str, Tally] | None = None,
 ) -> LoadSummary:
     """Run one load: finish what an interrupted run left, extract, normalize, load, transform.
 
-    The one way every load runs: the command's single account, each shard of many accounts
-    (`source_options["accounts"]`) and Dagster's assets.
+    The one way every load runs: the command's single account (`run_load`), each shard of many
+    accounts and Dagster's assets (`accounts.run_accounts`, whose shards are built before any
+    shard's first request).
 
     Args:
         pipeline: The pipeline from `build_pipeline`.
-        source_options: Arguments for `livechat_reports` that override config (dates, reports,
-            the accounts of a shard, ...).
+        load: The source to load, built once (`sources.livechat.build_load`).
+        tally: The progress the source was built with (it counts the requests and rows, and
+            supplies the summary's rows).
         transform: Whether to rebuild the SQL views after the load.
-        progress: Counts requests and rows and shows them (`pipelines.progress`); it also
-            supplies the summary's rows. Default: counted, not shown.
         load_lock: Held while this run opens the destination (prepare, load, reading the
             lineage back) and while it normalizes; loads of several shards in one process
             share one, so only their requests overlap (DuckDB races when one process attaches
@@ -407,27 +436,20 @@ def run_load(
         rows were not loaded and their cursors did not move).
 
     Raises:
-        ConfigurationError: On invalid settings, before any request.
         DestinationUnusable: When the destination cannot be opened, before any request.
         LiveChatError: When the load has one account and its requests failed.
         PipelineStepFailed: When a step failed; a failed load step may have committed some
             tables (the next run finishes its package).
     """
     started = time.monotonic()
-    tally = progress or Tally()
-    book = CursorBook()
-    options: dict[str, Any] = {**(source_options or {}), "progress": tally, "cursors": book}
-    if account_tallies is not None:
-        options["progress_of"] = lambda name: Fanout(tally, account_tallies[name])
-    source = livechat_reports(**options)
-    shard = shard_of(source)
+    source, shard = load.source, load.fetch
     writing = load_lock or nullcontext()
     try:
         with exclusive(pipeline):
             database = _duckdb_database(pipeline)
             with tally.step("prepare"), writing, held_open(database):
-                pipeline, finished, discarded = prepare(pipeline, source, book)
-            info = _extract_normalize_load(pipeline, source, tally, writing, database)
+                pipeline, finished, discarded = prepare(pipeline, load)
+            info = _extract_normalize_load(pipeline, load, tally, writing, database)
     finally:
         shard.close()
     failed = {o.account.name: o.error for o in shard.results() if o.error is not None}
@@ -482,12 +504,12 @@ def _rows_of(
     return rows
 
 
-def prepare(pipeline: Pipeline, source: DltSource, book: CursorBook) -> tuple[Pipeline, int, int]:
-    """Make a pipeline ready to load `source`, before any request; hold `exclusive` around it.
+def prepare(pipeline: Pipeline, load: ShardLoad) -> tuple[Pipeline, int, int]:
+    """Make a pipeline ready to load `load`, before any request; hold `exclusive` around it.
 
     Checks the destination, takes the destination's state (`adopt_destination_state`),
     finishes the packages an interrupted run left (`finish_pending`), syncs, reads every
-    account's cursors from the dataset into `book`, and refuses a run whose settings would
+    account's cursors from the dataset into `load.cursors`, and refuses a run whose settings would
     change what an account's rows mean (`check_meaning`).
 
     Returns:
@@ -498,15 +520,14 @@ def prepare(pipeline: Pipeline, source: DltSource, book: CursorBook) -> tuple[Pi
     finished, discarded = finish_pending(pipeline)
     # What `pipeline.run` does, step by step, so the load step gets its own workers.
     pipeline.sync_destination()
-    shard = shard_of(source)
-    book.fill(recorded_cursors(pipeline, [a.account_id for a in shard.accounts]))
-    check_meaning(pipeline, source, book)
+    load.cursors.fill(recorded_cursors(pipeline, [a.account_id for a in load.accounts]))
+    check_meaning(pipeline, load)
     return pipeline, finished, discarded
 
 
 def _extract_normalize_load(
     pipeline: Pipeline,
-    source: DltSource,
+    load: ShardLoad,
     tally: Tally,
     writing: AbstractContextManager[Any],
     database: str | None,
@@ -518,8 +539,8 @@ def _extract_normalize_load(
     """
     destination = pipeline.destination.destination_name if pipeline.destination else None
     with tally.step("extract"):
-        pipeline.extract(source, loader_file_format=FILE_FORMATS.get(destination or ""))
-    if all(o.error is not None for o in shard_of(source).results()):
+        pipeline.extract(load.source, loader_file_format=FILE_FORMATS.get(destination or ""))
+    if all(o.error is not None for o in load.fetch.results()):
         pipeline.drop_pending_packages()
         return None
     # One shard of a process normalizes at a time, as one loads at a time: both steps are
@@ -535,7 +556,7 @@ def _extract_normalize_load(
         return pipeline.load(workers=load_workers(pipeline))
 
 
-def check_meaning(pipeline: Pipeline, source: DltSource, book: CursorBook) -> None:
+def check_meaning(pipeline: Pipeline, load: ShardLoad) -> None:
     """Refuse a run whose settings would give an account's rows another meaning than before.
 
     The meaning (account, timezone, distribution, filters) is read from the dataset itself
@@ -547,8 +568,8 @@ def check_meaning(pipeline: Pipeline, source: DltSource, book: CursorBook) -> No
         DatasetMeaningChanged: When a setting differs and the run is not a refresh.
         RefreshLeavesTables: When a refresh leaves out reports that hold rows.
     """
-    state = pipeline.state.get("sources", {}).get(source.name, {})
-    accounts = shard_of(source).accounts
+    state = pipeline.state.get("sources", {}).get(load.source.name, {})
+    accounts = load.accounts
     records = recorded_meanings(pipeline, [a.account_id for a in accounts], state.get(MEANING_KEY))
     for account in accounts:
         settings = account.settings
@@ -561,7 +582,7 @@ def check_meaning(pipeline: Pipeline, source: DltSource, book: CursorBook) -> No
             selected = {r.name for r in settings.resources}
             loaded = sorted(
                 name
-                for name, cursor in book.states(settings.account_id).items()
+                for name, cursor in load.cursors.states(settings.account_id).items()
                 if cursor.get(STATE_KEY) and name not in selected
             )
             if loaded:

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines.livechat_reports import build_pipeline, run_load  # noqa: E402
 from sources.livechat.credentials import PersonalAccessTokenCredentials  # noqa: E402
+from sources.livechat.options import LoadOptions  # noqa: E402
 from sources.livechat.plan import plan_requests  # noqa: E402
 from sources.livechat.settings import resolve_settings  # noqa: E402
 from sources.livechat.windows import Window  # noqa: E402
@@ -53,13 +54,15 @@ def load(
     started = time.monotonic()
     summary = run_load(
         pipeline,
-        {
-            "credentials": credentials(),
-            "base_url": emulator.url,
-            "today": today,
-            "max_concurrency": concurrency,
-            **options,
-        },
+        LoadOptions(
+            **{
+                "credentials": credentials(),
+                "base_url": emulator.url,
+                "today": today,
+                "max_concurrency": concurrency,
+                **options,
+            }
+        ),
         transform=transform,
     )
     return time.monotonic() - started, summary

@@ -48,12 +48,13 @@ from pipelines.accounts import (
     check_accounts, check_no_single_account, configured_account_ids, configured_names,
     read_accounts,
 )
+from sources.livechat.options import LoadOptions
 imported = time.perf_counter()
 check_no_single_account(configured_names())
 accounts = read_accounts()
 ids = configured_account_ids()
 read = time.perf_counter()
-check_accounts(accounts, {"configured_accounts": ids})
+check_accounts(accounts, LoadOptions(configured_accounts=ids))
 checked = time.perf_counter()
 print(json.dumps({"accounts": len(accounts), "ids": len(ids), "import_s": imported - started,
                   "read_s": read - imported, "check_s": checked - read}))

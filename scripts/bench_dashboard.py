@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines.livechat_reports import build_pipeline, run_load  # noqa: E402
 from sources.livechat.credentials import PersonalAccessTokenCredentials  # noqa: E402
+from sources.livechat.options import LoadOptions  # noqa: E402
 from sources.livechat_emulator import Emulator, ReportsAPI  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 18, 15, 0, tzinfo=dt.timezone.utc)
@@ -45,13 +46,15 @@ def bench(days: int, distribution: str, runs: int) -> dict[str, Any]:
             )
             summary = run_load(
                 pipeline,
-                {
-                    "credentials": credentials,
-                    "base_url": emulator.url,
-                    "today": NOW.date(),
-                    "start_date": NOW.date() - dt.timedelta(days=days - 1),
-                    "distribution": distribution,
-                },
+                LoadOptions(
+                    **{
+                        "credentials": credentials,
+                        "base_url": emulator.url,
+                        "today": NOW.date(),
+                        "start_date": NOW.date() - dt.timedelta(days=days - 1),
+                        "distribution": distribution,
+                    }
+                ),
             )
         command = [
             str(Path(sys.executable).with_name("livechat-reports")), "dashboard",

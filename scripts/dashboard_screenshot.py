@@ -25,6 +25,7 @@ from pipelines.dashboard import write_dashboard  # noqa: E402
 from pipelines.dashboard.read import duckdb_reader  # noqa: E402
 from pipelines.livechat_reports import build_pipeline, run_load  # noqa: E402
 from sources.livechat.credentials import PersonalAccessTokenCredentials  # noqa: E402
+from sources.livechat.options import LoadOptions  # noqa: E402
 from sources.livechat_emulator import Emulator, ReportsAPI  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 18, 15, 30, tzinfo=dt.timezone.utc)
@@ -48,7 +49,7 @@ def demo_page(workdir: Path) -> Path:
             "backfill": True,
             "today": today,
         }
-        run_load(pipeline, options)
+        run_load(pipeline, LoadOptions(**options))
     with duckdb_reader(str(database), "livechat_reports") as reader:
         marts = reader.read()
     return Path(write_dashboard(marts, str(workdir / "dashboard.html")).path)

@@ -2,10 +2,10 @@
 
 A run of partition `shard_k` loads the accounts of shard k through the shard's pipeline
 (`livechat_reports_shard_k`) and staging dataset, as `livechat-reports load --shards k` does:
-the same code (`run_accounts`, then `run_load`), settings, state and checks, one load job and
-one merge per table for all the shard's accounts. Incremental loading is dlt's (each account's
-cursors are in the dataset), so the partitions are shards only, not days: a date range is a
-backfill through run config (`LoadConfig`) on the same assets.
+the same code (`plan_shards`, `run_accounts`, then `load_source`), settings, state and checks,
+one load job and one merge per table for all the shard's accounts. Incremental loading is
+dlt's (each account's cursors are in the dataset), so the partitions are shards only, not days:
+a date range is a backfill through run config (`LoadConfig`) on the same assets.
 """
 
 # No `from __future__ import annotations`: Dagster reads the asset functions' annotations
@@ -40,10 +40,10 @@ from pipelines.accounts import (
     AccountConfigError,
     AccountResult,
     assign_shards,
-    check_accounts,
     check_no_single_account,
     configured_account_ids,
     configured_names,
+    plan_shards,
     read_accounts,
     run_accounts,
     shard_count,
@@ -52,7 +52,7 @@ from pipelines.accounts import (
 from pipelines.clock import with_rehearsed_now
 from pipelines.diagnosis import Diagnosis, Kind, diagnose
 from pipelines.livechat_reports import LoadSummary
-from sources.livechat import livechat_reports
+from sources.livechat import LoadOptions, livechat_reports
 from sources.livechat.credentials import PersonalAccessTokenCredentials
 from sources.livechat.exceptions import LiveChatError
 from sources.livechat.lineage import LINEAGE_TABLE
@@ -93,18 +93,15 @@ class LoadConfig(Config):
         " timezone, distribution or filters).",
     )
 
-    def source_options(self) -> dict[str, Any]:
-        """Return the `livechat_reports` arguments these settings give."""
-        options: dict[str, Any] = {}
-        for name in ("start_date", "end_date"):
-            value = getattr(self, name)
-            if value:
-                options[name] = value  # checked by the source, as the command's dates are
-        if self.backfill:
-            options["backfill"] = True
-        if self.refresh:
-            options["refresh"] = True
-        return options
+    def load_options(self) -> LoadOptions:
+        """Return the run's settings these give (None where left out: config decides)."""
+        return LoadOptions(
+            # Checked by the source, as the command's dates are.
+            start_date=self.start_date or None,
+            end_date=self.end_date or None,
+            backfill=True if self.backfill else None,
+            refresh=True if self.refresh else None,
+        )
 
 
 class ReportTranslator(DagsterDltTranslator):
@@ -206,7 +203,7 @@ def load_shard(
     """Load the partition's shard as `livechat-reports load --shards k` does.
 
     The same checks before any request (the account sections, their settings), then
-    `run_accounts`, the command's own: one run of the shard's pipeline through `run_load` (its
+    `run_accounts`, the command's own: one run of the shard's pipeline through `load_source` (its
     lock, the destination check, packages an interrupted run left, the accounts' cursors and
     their rows' meaning, all before any request), one load job and one merge per table for all
     its accounts. The accounts loaded become one
@@ -227,23 +224,27 @@ def load_shard(
                 " name picks."
             )
             return
-        options = with_rehearsed_now(config.source_options())
+        options = with_rehearsed_now(config.load_options())
         # Recorded with each account's load: the dataset learns which accounts are configured.
-        options["configured_accounts"] = configured_account_ids()
-        # The rows' meaning is checked by `run_load` under the shard's own pipeline, before any
+        options = options.replace(configured_accounts=configured_account_ids())
+        # Built once: every account's settings are validated before any request. The rows'
+        # meaning is checked by `load_source` under the shard's own pipeline, before any
         # request (`check_accounts_history` would attach every shard's run to shard 0's).
-        check_accounts(members, options)
+        plan = plan_shards(
+            members,
+            options,
+            pipeline_name=warehouse.pipeline_name,
+            shards=shards,
+            only_shards=[shard],
+        )
         context.log.info(
             f"Shard {shard} of {shards}: pipeline"
             f" {shard_pipeline_name(warehouse.pipeline_name, shard)}, dataset"
             f" {warehouse.stored_dataset()}, accounts {named(members)}"
         )
         outcome = run_accounts(
-            members,
-            options,
+            plan,
             **warehouse.load_arguments(),
-            shards=shards,
-            only_shards=[shard],
             concurrency=1,
             transform=False,  # the views are their own job
         )

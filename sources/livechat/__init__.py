@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dlt
+from dlt.common.configuration.resolve import inject_section, resolve_configuration
+from dlt.common.configuration.specs.config_section_context import ConfigSectionContext
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
@@ -20,6 +24,7 @@ from .client import (
 )
 from .credentials import LiveChatCredentials, OAuthCredentials, PersonalAccessTokenCredentials
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
+from .options import SOURCE_SECTIONS, AccountOverrides, LoadOptions
 from .progress import NO_PROGRESS, Progress
 from .reports import REPORTS, REPORTS_BY_NAME
 from .settings import Settings, check_timezone, resolve_http, resolve_settings
@@ -31,17 +36,20 @@ __all__ = [
     "REPORTS",
     "REPORTS_BY_NAME",
     "Account",
+    "AccountOverrides",
     "ConfigurationError",
     "CursorBook",
     "LiveChatAPIError",
     "LiveChatCredentials",
     "LiveChatError",
+    "LoadOptions",
     "OAuthCredentials",
     "PersonalAccessTokenCredentials",
     "ResponseShapeError",
+    "ShardLoad",
+    "build_load",
     "livechat_reports",
-    "settings_of",
-    "shard_of",
+    "resolve_options",
 ]
 
 
@@ -132,36 +140,184 @@ def livechat_reports(
     Raises:
         ConfigurationError: When an argument is invalid (before any request).
     """
-    check_rehearsal(now, base_url)
-    clock = rehearsed_clock(now) if now is not None else utc_now
-    shared = {
-        "start_date": start_date,
-        "end_date": end_date,
-        "backfill": backfill,
-        "refresh": refresh,
-        "lookback_days": lookback_days,
-        "window_days": window_days,
-        "distribution": distribution,
-        "reports": reports,
-        "filters": filters,
-        "breakdowns": breakdowns,
-        "breakdown_reports": breakdown_reports,
-        "breakdown_groups": breakdown_groups,
-    }
-    http = resolve_http(
+    options = LoadOptions(
+        credentials=credentials,
+        base_url=base_url,
+        api_version=api_version,
+        timezone=timezone,
+        start_date=start_date,
+        end_date=end_date,
+        backfill=backfill,
+        refresh=refresh,
+        lookback_days=lookback_days,
+        window_days=window_days,
         max_concurrency=max_concurrency,
+        distribution=distribution,
+        reports=reports,
+        filters=filters,
+        breakdowns=breakdowns,
+        breakdown_reports=breakdown_reports,
+        breakdown_groups=breakdown_groups,
         request_timeout=request_timeout,
         max_attempts=max_attempts,
         backoff_seconds=backoff_seconds,
+        today=today,
+        now=now,
+        configured_accounts=configured_accounts,
+        account_concurrency=account_concurrency,
+        resolved=True,
+    )
+    clock = clock_of(options)
+    book = cursors or CursorBook()
+    fetch = plan_shard(options, clock, accounts, book, progress=progress, progress_of=progress_of)
+    yield from _resources(fetch, options, clock)
+
+
+@dlt.source(name="livechat_reports", section="livechat", max_table_nesting=0)
+def _planned_source(
+    fetch: ShardFetch, options: LoadOptions, clock: Callable[[], dt.datetime]
+) -> Iterator[DltResource]:
+    """The `livechat_reports` source of a shard planned already (`build_load`); reads no config."""
+    yield from _resources(fetch, options, clock)
+
+
+def _resources(
+    fetch: ShardFetch, options: LoadOptions, clock: Callable[[], dt.datetime]
+) -> Iterator[DltResource]:
+    specs = {spec.name: spec for run in fetch.accounts for spec in run.settings.resources}
+    configured = options.configured_accounts or [run.account_id for run in fetch.accounts]
+    yield from shard_resources(fetch, list(specs.values()), configured, clock)
+
+
+@dataclass(frozen=True)
+class ShardLoad:
+    """A `livechat_reports` source, built once, with the accounts it fetches and their cursors.
+
+    Attributes:
+        source: The dlt source to extract.
+        fetch: Its accounts (their validated settings) and, after the run, their outcomes.
+        cursors: Filled with the accounts' cursors from the dataset before extraction.
+    """
+
+    source: DltSource
+    fetch: ShardFetch
+    cursors: CursorBook
+
+    @property
+    def accounts(self) -> list[AccountRun]:
+        """The accounts it loads, each with its validated settings."""
+        return self.fetch.accounts
+
+
+def resolve_options(
+    options: LoadOptions, *, credentials_required: bool = True, pipeline_name: str | None = None
+) -> LoadOptions:
+    """Read the settings not given from the configuration, once, as the source would.
+
+    With the source's own specification (its arguments' names, types and defaults) and dlt's
+    resolver, in the source's sections (`[sources.livechat]`, `SOURCES__LIVECHAT__...`); the
+    given settings win. The result is complete (`resolved`), so the sources and checks built
+    from it read nothing again.
+
+    Args:
+        options: The run's settings as given.
+        credentials_required: False when each account brings its own credentials.
+        pipeline_name: The pipeline the source loads in, whose own sections are read first
+            (as dlt reads a source's arguments when the pipeline is active); None for a
+            command of several pipelines (shards).
+
+    Raises:
+        ConfigFieldMissingException: When the credentials are required and not configured.
+        ConfigurationException: When a configured value cannot be read as its type.
+    """
+    if options.resolved:
+        return options
+    spec = livechat_reports.ref.SPEC
+    context = ConfigSectionContext(pipeline_name=pipeline_name, sections=SOURCE_SECTIONS)
+    with inject_section(context):
+        config = resolve_configuration(
+            spec(), explicit_value=options.given(), accept_partial=not credentials_required
+        )
+    known = {field.name for field in dataclasses.fields(LoadOptions)}
+    values = {k: v for k, v in dict(config).items() if k in known and v is not None}
+    return LoadOptions(**values, resolved=True, run_settings=frozenset(options.given()))
+
+
+def clock_of(options: LoadOptions) -> Callable[[], dt.datetime]:
+    """The run's clock: the rehearsed `now` running on from now, or the real one.
+
+    Raises:
+        ConfigurationError: When `now` is given and `base_url` is not on loopback.
+    """
+    check_rehearsal(options.now, options.base_url or DEFAULT_BASE_URL)
+    return rehearsed_clock(options.now) if options.now is not None else utc_now
+
+
+def build_load(
+    options: LoadOptions,
+    accounts: Sequence[Account] | None = None,
+    *,
+    progress: Progress | None = None,
+    progress_of: Callable[[str], Progress] | None = None,
+    pipeline_name: str | None = None,
+) -> ShardLoad:
+    """Build the source of one load (an account, or a shard's accounts), validating them all.
+
+    Every account's settings are validated here, before any request. The configuration is
+    read unless `options` are `resolved` already (a command of many shards reads it once).
+
+    Raises:
+        ConfigurationError: On the first invalid setting, naming the account of several.
+    """
+    resolved = resolve_options(
+        options, credentials_required=not accounts, pipeline_name=pipeline_name
+    )
+    clock = clock_of(resolved)
+    book = CursorBook()
+    fetch = plan_shard(resolved, clock, accounts, book, progress=progress, progress_of=progress_of)
+    return ShardLoad(_planned_source(fetch, resolved, clock), fetch, book)
+
+
+def plan_shard(
+    options: LoadOptions,
+    clock: Callable[[], dt.datetime],
+    accounts: Sequence[Account] | None,
+    cursors: CursorBook,
+    *,
+    progress: Progress | None = None,
+    progress_of: Callable[[str], Progress] | None = None,
+) -> ShardFetch:
+    """Validate every account's settings and give each its client on the shard's shared pool.
+
+    Args:
+        options: The run's settings, `resolved`; each account's own override them.
+        clock: The run's clock (`clock_of`).
+        accounts: The accounts loaded together; default the one of `options.credentials`.
+        cursors: Their cursors, filled before extraction.
+        progress: Told every account's requests and rows; default nobody.
+        progress_of: Gives each account's progress by its name; default `progress`.
+
+    Raises:
+        ConfigurationError: On the first invalid setting (before any request).
+    """
+    http = resolve_http(
+        max_concurrency=options.max_concurrency,
+        request_timeout=options.request_timeout,
+        max_attempts=options.max_attempts,
+        backoff_seconds=options.backoff_seconds,
     )
     pool = RequestPool(http.max_concurrency)
+    if not accounts:
+        credentials = options.credentials
+        if credentials is None:
+            raise ConfigurationError("The load names no account: give credentials or accounts")
+        accounts = [Account(credentials.account_id, credentials, named_in_logs=False)]
     runs = []
-    for account in accounts or [Account(credentials.account_id, credentials, named_in_logs=False)]:
-        options = {"timezone": timezone, **shared, **account.overrides}
-        settings = account_settings(account, options, today, clock)
+    for account in accounts:
+        settings = account_settings(account, options, clock)
         client = LiveChatClient(
-            base_url=base_url,
-            api_version=api_version,
+            base_url=options.base_url or DEFAULT_BASE_URL,
+            api_version=options.api_version or "3.6",
             authorization=account.credentials.authorization(),
             max_concurrency=http.max_concurrency,
             timeout=http.request_timeout,
@@ -180,48 +336,46 @@ def livechat_reports(
                 named_in_logs=account.named_in_logs,
             )
         )
-    fetch = ShardFetch(
-        runs, cursors or CursorBook(), account_concurrency or http.max_concurrency, pool
-    )
-    specs = {spec.name: spec for run in runs for spec in run.settings.resources}
-    configured = configured_accounts or [run.account_id for run in runs]
-    yield from shard_resources(fetch, list(specs.values()), configured, clock)
+    concurrency = options.account_concurrency or http.max_concurrency
+    return ShardFetch(runs, cursors, concurrency, pool)
+
+
+# The run's settings that every account's validation takes (the others are HTTP's or the run's).
+SHARED_SETTINGS = (
+    "start_date",
+    "end_date",
+    "backfill",
+    "refresh",
+    "lookback_days",
+    "window_days",
+    "distribution",
+    "reports",
+    "filters",
+    "breakdowns",
+    "breakdown_reports",
+    "breakdown_groups",
+)
 
 
 def account_settings(
-    account: Account,
-    options: dict[str, Any],
-    today: dt.date | None,
-    clock: Callable[[], dt.datetime],
+    account: Account, options: LoadOptions, clock: Callable[[], dt.datetime]
 ) -> Settings:
     """Validate one account's settings: the run's, overridden by the account's own.
 
     Raises:
         ConfigurationError: Naming the account when it is one of several.
     """
+    shared = {name: getattr(options, name) for name in SHARED_SETTINGS}
+    values = {"timezone": options.timezone or "UTC", **shared, **account.overrides}
     try:
-        timezone = check_timezone(options.pop("timezone"))
+        timezone = check_timezone(values.pop("timezone"))
         return resolve_settings(
             account_id=account.credentials.account_id,
             timezone=timezone,
-            today=today or today_in(timezone, clock()),
-            **options,
+            today=options.today or today_in(timezone, clock()),
+            **values,
         )
     except ConfigurationError as error:
         if account.name == account.credentials.account_id:
             raise
         raise ConfigurationError(f"Account `{account.name}`: {error}") from None
-
-
-def shard_of(source: DltSource) -> ShardFetch:
-    """Return the accounts and fetches of a `livechat_reports` source."""
-    for resource in source.resources.values():
-        fetch = resource.explicit_args.get("fetch")
-        if isinstance(fetch, ShardFetch):
-            return fetch
-    raise ValueError(f"`{source.name}` is not a livechat_reports source")
-
-
-def settings_of(source: DltSource) -> Settings:
-    """Return the validated settings of a `livechat_reports` source's first account."""
-    return shard_of(source).accounts[0].settings

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,14 +23,12 @@ from .credentials import LiveChatCredentials
 from .directory import GROUPS_REPORT
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
 from .fetch import fetch
+from .options import SOURCE_SECTIONS, AccountOverrides, LoadOptions
 from .plan import Request, plan_requests
 from .reports import REPORTS_BY_NAME
 from .settings import Settings, check_timezone, resolve_http, resolve_settings
 from .windows import Window, today_in
 
-# The sections dlt reads the source's settings from: `livechat_reports(...)` is the source
-# `livechat_reports` in section `livechat`.
-SOURCE_SECTIONS = ("sources", "livechat", "livechat_reports")
 # The cheapest request there is: a series report, one day, one small answer.
 CHECK_REPORT = REPORTS_BY_NAME["chats_total_chats"]
 
@@ -186,6 +184,51 @@ def check_connection(
         ) from e
     finally:
         client.close()
+
+
+# The check's settings, of a load's (`LoadOptions`): it takes no dates, no distribution.
+CHECK_SETTINGS = (
+    "credentials",
+    "base_url",
+    "api_version",
+    "timezone",
+    "request_timeout",
+    "today",
+    "now",
+    "reports",
+    "filters",
+    "breakdowns",
+    "breakdown_reports",
+    "breakdown_groups",
+    "lookback_days",
+    "window_days",
+)
+
+
+def check(
+    options: LoadOptions,
+    overrides: AccountOverrides | None = None,
+    *,
+    credentials_at: str = CREDENTIALS_AT,
+) -> ConnectionCheck:
+    """Check the account of `options` (or configured) as `check_connection` does.
+
+    Args:
+        options: The run's settings (the command line's, or `resolved` once for many
+            accounts); the configuration is read for those not given.
+        overrides: The account's own settings, over the configuration's (not over those
+            the command line gives: leave those out, `AccountOverrides.without`).
+        credentials_at: Where the credentials are configured, for the hint of a refusal.
+
+    Raises:
+        ConfigurationError: On an invalid setting, before any request.
+        ConnectionCheckError: When the request is refused, unanswered or answered oddly.
+    """
+    given = options.given()
+    arguments = {name: given[name] for name in CHECK_SETTINGS if name in given}
+    if isinstance(arguments.get("filters"), Mapping):
+        arguments["filters"] = dict(arguments["filters"])
+    return check_connection(**{**arguments, **(overrides or {})}, credentials_at=credentials_at)
 
 
 def _ask(

@@ -36,6 +36,7 @@ from .flatten import Row
 from .lineage import LINEAGE_COLUMNS, LINEAGE_TABLE
 from .meaning import ACCOUNTS_COLUMNS, ACCOUNTS_TABLE, account_load_row
 from .merge import table_hints
+from .options import AccountOverrides
 from .progress import Progress
 from .reports import ReportSpec
 from .settings import Settings
@@ -55,15 +56,15 @@ class Account:
         name: How people call it (its configuration section; the account id for the one
             account of `[sources.livechat.credentials]`).
         credentials: Its personal access token or OAuth token.
-        overrides: Its own timezone, filters, start_date or group breakdown, as
-            `livechat_reports` arguments.
+        overrides: Its own timezone, filters, start_date or group breakdown, which win over
+            the run's configuration (not over settings the run was given).
         named_in_logs: Whether the lines logged while it loads name it (`CURRENT_ACCOUNT`);
             the one account of a plain load is not named.
     """
 
     name: str
     credentials: LiveChatCredentials
-    overrides: Mapping[str, Any] = field(default_factory=dict)
+    overrides: AccountOverrides = field(default_factory=AccountOverrides)
     named_in_logs: bool = True
 
     @property

@@ -22,6 +22,7 @@ import duckdb
 import pytest
 
 from pipelines.livechat_reports import build_pipeline, run_load
+from sources.livechat.options import LoadOptions
 from sources.livechat_emulator import Emulator, ReportsAPI
 from tests.e2e.conftest import at, credentials
 
@@ -87,7 +88,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
                     "backfill": True,
                     **spec["options"],
                 }
-                run_load(pipeline, options, transform=True)
+                run_load(pipeline, LoadOptions(**options), transform=True)
     yield Loaded(db)
 
 

@@ -12,6 +12,7 @@ import pytest
 from pipelines.cursor_record import recorded_cursors
 from pipelines.livechat_reports import LoadSummary, build_pipeline, run_load
 from sources.livechat.credentials import PersonalAccessTokenCredentials
+from sources.livechat.options import LoadOptions
 from sources.livechat_emulator import Emulator, ReportsAPI
 from tests.postgres import PostgresUnavailable, create_database, postgres_server
 
@@ -64,7 +65,7 @@ class Loader:
         options.setdefault("base_url", self.emulator.url)
         options.setdefault("backoff_seconds", 0.0)
         transform = options.pop("transform", False)
-        return run_load(self.pipeline, {"today": today, **options}, transform=transform)
+        return run_load(self.pipeline, LoadOptions(today=today, **options), transform=transform)
 
     def state(self, account_id: str = "demo") -> dict[str, str]:
         """Each report's last loaded day of the account, as the dataset records it."""

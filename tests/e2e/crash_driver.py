@@ -72,6 +72,7 @@ def main() -> None:
     point, count = sys.argv[1], int(sys.argv[2])
     options = json.loads(sys.argv[3])
     from pipelines.livechat_reports import build_pipeline, run_load
+    from sources.livechat.options import LoadOptions
     from tests.e2e.conftest import credentials
 
     arm(point, count)
@@ -80,7 +81,9 @@ def main() -> None:
     )
     options["today"] = dt.date.fromisoformat(options["today"])
     run_load(
-        pipeline, {"credentials": credentials(), "backoff_seconds": 0.0, **options}, transform=False
+        pipeline,
+        LoadOptions(credentials=credentials(), backoff_seconds=0.0, **options),
+        transform=False,
     )
     raise SystemExit("the crash point was never reached")
 

@@ -25,6 +25,7 @@ import pytest
 from pipelines.cli import main
 from pipelines.livechat_reports import run_load
 from pipelines.progress import Tally
+from sources.livechat.options import LoadOptions
 from sources.livechat_emulator import Emulator, ReportsAPI
 from sources.livechat_emulator.license import DayData, SyntheticLicense
 from tests.e2e.conftest import Loader, at, credentials
@@ -83,7 +84,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
             "window_days": WINDOW_DAYS,
             "breakdowns": ["group"],
         }
-        summary = run_load(loader.pipeline, options, transform=False, progress=tally)
+        summary = run_load(loader.pipeline, LoadOptions(**options), transform=False, progress=tally)
         stats = emulator.stats
         answered = {report: sum(s.values()) for report, s in stats.statuses_by_report.items()}
         yield Loaded(emulator, loader, tally, summary.requests, answered, stats.total())
