@@ -33,6 +33,7 @@ from sources.livechat.settings import Settings
 from .cursor_record import recorded_cursors
 from .groups import unseen_groups
 from .meaning_record import recorded_meanings
+from .pending import newer_finished_load
 from .progress import Tally
 
 logger = logging.getLogger("livechat_reports")
@@ -345,6 +346,18 @@ def finish_pending(pipeline: Pipeline) -> tuple[int, int]:
     if not pipeline.has_pending_data:
         return 0, 0
     packages = [*pipeline.list_normalized_load_packages(), *pipeline.list_extracted_load_packages()]
+    newer = newer_finished_load(pipeline, packages)
+    if newer is not None:
+        logger.warning(
+            "Discarding %d load package(s) left by an interrupted run of pipeline `%s`: the"
+            " dataset has a finished load since (%s), which loading them would overwrite with"
+            " older rows. This run loads their days again from the recorded cursors (a"
+            " backfill that was interrupted must be run again).",
+            len(packages), pipeline.pipeline_name, newer,
+        )  # fmt: skip
+        pipeline.abort_packages()
+        pipeline.load(workers=load_workers(pipeline))
+        return 0, len(packages)
     logger.warning(
         "Finishing %d load package(s) left by an interrupted run before loading new data",
         len(packages),

@@ -102,3 +102,46 @@ def test_a_damaged_pending_package_is_discarded_and_its_days_loaded_again(
     assert not again.pipeline.has_pending_data
     assert snapshot(again) == snapshot(clean)
     assert again.state() == clean.state() == dict.fromkeys(REPORTS, "2026-11-12")
+
+
+def day_rows(loader: Loader, table: str, day: dt.date) -> list[str]:
+    """One day's rows of a table without dlt's columns, sorted."""
+    sql = f"select * exclude (_dlt_load_id, _dlt_id) from lr.{table} where report_date = %s"
+    return sorted(map(str, loader.query(sql, day)))
+
+
+def test_a_package_older_than_a_finished_load_of_its_accounts_is_discarded(
+    make_emulator: Any, tmp_path: Path
+) -> None:
+    """A pipeline killed long ago is run again after its account loaded through another.
+
+    As a shard's pipeline is after `shards` changed and changed back: its package holds day
+    DAY1 as it stood at noon, and the other pipeline has since loaded that day whole. Finishing
+    the package would put the noon figures back, and its cursors with them, so the run would
+    then ask for every day since DAY1 again to put them right.
+    """
+    emulator = make_emulator(now=at(DAY1, 12))
+    old = Loader(emulator, tmp_path / "lc.duckdb", pipeline_name="old")
+    old.run(DAY1 - dt.timedelta(days=1), start_date=DAY1 - dt.timedelta(days=2), reports=REPORTS)
+    assert crash("normalize", 1, old, DAY1).returncode == -9  # its package: DAY1 at noon
+
+    later = DAY1 + dt.timedelta(days=6)
+    emulator.api.now = at(later, 6)
+    other = Loader(emulator, tmp_path / "lc.duckdb", pipeline_name="other")
+    other.run(later, reports=REPORTS)  # every day since the old run's cursors, DAY1 whole
+    whole = {table: day_rows(other, table, DAY1) for table in ("chats_tags", "chats_ratings")}
+
+    emulator.api.now = at(later, 7)
+    again = Loader(emulator, tmp_path / "lc.duckdb", pipeline_name="old")
+    summary = again.run(later, reports=REPORTS)
+    assert (summary.finished_pending, summary.discarded_pending) == (0, 1)
+    assert not again.pipeline.has_pending_data
+    # DAY1 is beyond this run's lookback: its rows are still the whole day's, and the run
+    # asked for the lookback days only, as the other pipeline's next run would have
+    assert {table: day_rows(again, table, DAY1) for table in whole} == whole
+    windows = again.query(
+        "select min(window_from) as first from lr.report_requests"
+        " where period is null and _dlt_load_id = %s",
+        summary.load_id,
+    )
+    assert windows == [{"first": later - dt.timedelta(days=3)}]
