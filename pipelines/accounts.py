@@ -123,18 +123,18 @@ class AccountResult:
 
 @dataclass
 class ManyAccountsResult:
-    """What a load of many accounts did: one result per account, then the views.
+    """What a load of many accounts did: one result per account, then the transform.
 
     Attributes:
         results: One per account, in the order given.
         seconds: Elapsed time of the whole run.
-        views: What the transform step did (`transforms.TransformResult`), or None.
-        transform_error: Why the views could not be built, or None.
+        transform: What running the transforms did (`transforms.TransformResult`), or None.
+        transform_error: Why the transforms failed, or None.
     """
 
     results: list[AccountResult]
     seconds: float = 0.0
-    views: Any = None
+    transform: Any = None
     transform_error: BaseException | None = None
 
     @property
@@ -787,7 +787,7 @@ def run_accounts(
     loaded = [k for k, members in grouped.items() if any(results[a.name].summary for a in members)]
     if transform and loaded:
         # Through the first loaded shard's pipeline, attached again in this thread.
-        outcome.views, outcome.transform_error = _transform(pipeline_of(loaded[0]))
+        outcome.transform, outcome.transform_error = _run_transforms(pipeline_of(loaded[0]))
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -859,12 +859,12 @@ def import_shared_modules() -> None:
             continue
 
 
-def _transform(pipeline: Pipeline) -> tuple[Any, BaseException | None]:
-    from transforms import DbtNotInstalled, apply_transforms
+def _run_transforms(pipeline: Pipeline) -> tuple[Any, BaseException | None]:
+    from transforms import DbtNotInstalled, run_transforms
 
     try:
         # Once for all accounts, and only when the package or the tables' columns changed.
-        return apply_transforms(pipeline, force=False), None
+        return run_transforms(pipeline, force=False), None
     except DbtNotInstalled as error:
         logger.warning("The data is loaded, but the views were not built: %s", error)
         return None, None

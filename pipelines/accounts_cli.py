@@ -26,7 +26,7 @@ from pipelines.accounts import (
     shard_count,
 )
 from pipelines.diagnosis import diagnose
-from pipelines.summary import check_details, print_notes
+from pipelines.summary import check_details, print_notes, transform_line
 
 # The settings of an account section that `check` takes (it loads nothing, so no start_date).
 CHECKED_SETTINGS = ("timezone", "filters", "breakdowns", "breakdown_reports", "breakdown_groups")
@@ -182,9 +182,7 @@ def print_accounts_summary(result: ManyAccountsResult, out: TextIO | None = None
                 f"  account_id {r.account.account_id}: {message}",
                 file=out,
             )
-    views = result.views
-    if views is not None:
-        built = "unchanged" if views.unchanged else f"{len(views.built)} built, {views.tests} tests"
-        print(f"  views: {built}", file=out)
+    if result.transform is not None:
+        print(transform_line(result.transform), file=out)
     elif result.failed and len(result.failed) == len(result.results):
         print("  views: not built (no account loaded)", file=out)

@@ -198,11 +198,11 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_transform(args: argparse.Namespace) -> int:
     """Run `livechat-reports transform`: build the views and run the package's tests."""
     from pipelines.livechat_reports import build_pipeline
-    from transforms import NoLoadedTablesError, apply_transforms
+    from transforms import NoLoadedTablesError, run_transforms
 
     pipeline = build_pipeline(args.pipeline_name, args.destination, args.dataset, args.duckdb_file)
     try:
-        result = apply_transforms(pipeline, announce=None)
+        result = run_transforms(pipeline, announce=None)
     except NoLoadedTablesError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -61,7 +61,7 @@ class LoadSummary:
         discarded_pending: Such packages that could not be loaded and were discarded (their
             days were loaded again by this run).
         destination: Where the data went, for people (a DuckDB file's absolute path).
-        views: What the transform step did (`transforms.TransformResult`), or None.
+        transform: What running the transforms did (`transforms.TransformResult`), or None.
         unseen_groups: Listed breakdown groups no loaded day of chats_groups gives a chat.
         unseen_by_account: The same per account name (of a shard's accounts).
         failed: The accounts whose requests failed, by name, with the error.
@@ -78,7 +78,7 @@ class LoadSummary:
     finished_pending: int = 0
     discarded_pending: int = 0
     destination: str = ""
-    views: Any = None
+    transform: Any = None
     resources: list[str] = field(default_factory=list)
     unseen_groups: tuple[int, ...] = ()
     unseen_by_account: dict[str, tuple[int, ...]] = field(default_factory=dict)
@@ -457,12 +457,12 @@ def run_load(
                 sorted({g for unseen in summary.unseen_by_account.values() for g in unseen})
             )
     if transform and summary.load_id is not None:
-        from transforms import DbtNotInstalled, apply_transforms
+        from transforms import DbtNotInstalled, run_transforms
 
         with tally.step("transform"):
             try:
-                # Views are rebuilt only when the package or the tables' columns changed.
-                summary.views = apply_transforms(pipeline, force=False)
+                # Models are rebuilt only when the package or the tables' columns changed.
+                summary.transform = run_transforms(pipeline, force=False)
             except DbtNotInstalled as error:
                 logger.warning("The data is loaded, but the views were not built: %s", error)
     summary.seconds = time.monotonic() - started
