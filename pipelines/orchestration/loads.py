@@ -245,7 +245,7 @@ def load_shard(
             shards=shards,
             only_shards=[shard],
             concurrency=1,
-            transform=False,  # the views are their own job
+            transform=False,  # the transform is its own job
         )
     except Exception as error:
         raise shard_failure(key, members, error) from error
