@@ -302,7 +302,7 @@ SINGLE_KEYS = ("account_id", "personal_access_token", "access_token")
 SHOWN_NAMES = 5
 
 
-def check_no_single_account(names: Sequence[str]) -> None:
+def validate_no_single_account(names: Sequence[str]) -> None:
     """Refuse `[sources.livechat.credentials]` beside account sections, before any request.
 
     With account sections only the sections are loaded: the account of the credentials would
@@ -532,7 +532,7 @@ def _shard(name: str, sections: SectionValues) -> int | None:
     return shard
 
 
-def check_accounts(accounts: Sequence[Account], source_options: Mapping[str, Any]) -> None:
+def validate_accounts(accounts: Sequence[Account], source_options: Mapping[str, Any]) -> None:
     """Validate every account's settings at once, so a bad one stops the command before any request.
 
     Raises:
@@ -562,7 +562,7 @@ def shard_options(accounts: Sequence[Account], source_options: Mapping[str, Any]
     return {**source_options, "accounts": accounts, "credentials": accounts[0].credentials}
 
 
-def check_accounts_history(
+def refuse_changed_meanings(
     accounts: Sequence[Account],
     source_options: Mapping[str, Any],
     *,

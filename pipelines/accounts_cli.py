@@ -15,18 +15,18 @@ from pipelines.accounts import (
     AccountConfigError,
     AccountResult,
     ManyAccountsResult,
-    check_accounts,
-    check_accounts_history,
-    check_no_single_account,
     configured_account_ids,
     configured_names,
     read_accounts,
+    refuse_changed_meanings,
     run_accounts,
     selected_shards,
     shard_count,
+    validate_accounts,
+    validate_no_single_account,
 )
 from pipelines.diagnosis import diagnose
-from pipelines.summary import check_details, print_notes, transform_line
+from pipelines.summary import passed_check_lines, print_notes, transform_line
 
 # The settings of an account section that `check` takes (it loads nothing, so no start_date).
 CHECKED_SETTINGS = ("timezone", "filters", "breakdowns", "breakdown_reports", "breakdown_groups")
@@ -42,7 +42,7 @@ def load_many(args: argparse.Namespace, source_options: dict[str, Any]) -> bool:
     Raises:
         AccountConfigError: On bad account configuration, before any request (exit 2).
     """
-    check_no_single_account(configured_names())
+    validate_no_single_account(configured_names())
     selected = [n.strip() for n in (args.accounts or "").split(",") if n.strip()] or None
     accounts = read_accounts(selected)
     # Recorded with each account's load: the dataset learns which accounts are configured.
@@ -52,8 +52,8 @@ def load_many(args: argparse.Namespace, source_options: dict[str, Any]) -> bool:
     # Only the accounts of the shards this run loads: `--shards 0` is not stopped by shard 3's.
     loaded = [account for members in grouped.values() for account in members]
     if loaded:
-        check_accounts(loaded, source_options)
-        check_accounts_history(
+        validate_accounts(loaded, source_options)
+        refuse_changed_meanings(
             loaded,
             source_options,
             shard=min(grouped),
@@ -114,18 +114,18 @@ def check_many(args: argparse.Namespace, options: dict[str, Any]) -> bool:
     Raises:
         AccountConfigError: On bad account configuration, before any request (exit 2).
     """
-    from sources.livechat.check import ConnectionCheckError, check_connection
+    from sources.livechat.check import ConnectionCheckError, probe_api
 
-    check_no_single_account(configured_names())
+    validate_no_single_account(configured_names())
     selected = [n.strip() for n in (args.accounts or "").split(",") if n.strip()] or None
     accounts = read_accounts(selected)
-    check_accounts(accounts, options)
+    validate_accounts(accounts, options)
     failed = 0
     for account in accounts:
         settings = {k: v for k, v in account.overrides.items() if k in CHECKED_SETTINGS}
         who = f"account {account.name} (account_id {account.account_id})"
         try:
-            result = check_connection(
+            result = probe_api(
                 **{**settings, **options},
                 credentials=account.credentials,
                 credentials_at=(
@@ -141,7 +141,7 @@ def check_many(args: argparse.Namespace, options: dict[str, Any]) -> bool:
             f"Connection OK: {who} can read reports from {result.url}"
             f" (Reports API v{result.api_version})."
         )
-        for line in check_details(result):
+        for line in passed_check_lines(result):
             print(line)
     if failed:
         print(f"{failed} of {len(accounts)} accounts failed the check.", file=sys.stderr)

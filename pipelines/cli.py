@@ -277,8 +277,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Run `livechat-reports check`: one request; no pipeline, state or data is written."""
     from pipelines.accounts import configured_names
     from pipelines.clock import with_rehearsed_now
-    from pipelines.summary import check_details
-    from sources.livechat.check import ConnectionCheckError, check_connection
+    from pipelines.summary import passed_check_lines
+    from sources.livechat.check import ConnectionCheckError, probe_api
 
     options = {k: v for k in ("base_url", "timezone") if (v := getattr(args, k)) is not None}
     options = with_rehearsed_now(options)
@@ -288,7 +288,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
         return EXIT_OK if check_many(args, options) else EXIT_FAILED
     try:
-        result = check_connection(**options)
+        result = probe_api(**options)
     except ConnectionCheckError as error:
         print(f"Connection check failed: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -296,7 +296,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"Connection OK: account {result.account_id} can read reports from {result.url}"
         f" (Reports API v{result.api_version})."
     )
-    for line in check_details(result):
+    for line in passed_check_lines(result):
         print(line)
     return EXIT_OK
 

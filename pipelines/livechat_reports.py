@@ -22,7 +22,7 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.destination import check_destination, held_open
+from pipelines.destination import held_open, probe_destination
 from sources.livechat import livechat_reports, shard_of
 from sources.livechat.cursors import STATE_KEY
 from sources.livechat.exceptions import LiveChatError
@@ -488,19 +488,19 @@ def prepare(pipeline: Pipeline, source: DltSource, book: CursorBook) -> tuple[Pi
     Checks the destination, takes the destination's state (`adopt_destination_state`),
     finishes the packages an interrupted run left (`finish_pending`), syncs, reads every
     account's cursors from the dataset into `book`, and refuses a run whose settings would
-    change what an account's rows mean (`check_meaning`).
+    change what an account's rows mean (`refuse_changed_meaning`).
 
     Returns:
         The pipeline to use, and how many left packages were finished and discarded.
     """
-    check_destination(pipeline)
+    probe_destination(pipeline)
     pipeline = adopt_destination_state(pipeline)
     finished, discarded = finish_pending(pipeline)
     # What `pipeline.run` does, step by step, so the load step gets its own workers.
     pipeline.sync_destination()
     shard = shard_of(source)
     book.fill(recorded_cursors(pipeline, [a.account_id for a in shard.accounts]))
-    check_meaning(pipeline, source, book)
+    refuse_changed_meaning(pipeline, source, book)
     return pipeline, finished, discarded
 
 
@@ -535,7 +535,7 @@ def _extract_normalize_load(
         return pipeline.load(workers=load_workers(pipeline))
 
 
-def check_meaning(pipeline: Pipeline, source: DltSource, book: CursorBook) -> None:
+def refuse_changed_meaning(pipeline: Pipeline, source: DltSource, book: CursorBook) -> None:
     """Refuse a run whose settings would give an account's rows another meaning than before.
 
     The meaning (account, timezone, distribution, filters) is read from the dataset itself

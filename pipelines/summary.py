@@ -49,7 +49,7 @@ def print_notes(summary: Any, out: Any, indent: str = "  ") -> None:
         print(f"{indent}note: {unseen_note(group)}", file=out)
 
 
-def check_details(result: Any) -> list[str]:
+def passed_check_lines(result: Any) -> list[str]:
     """The lines under a passed check: today's chats, the answer's time, a breakdown's cost."""
     lines = [
         f"  {result.day} in {result.timezone}: {result.total_chats} chats;"

@@ -40,14 +40,14 @@ from pipelines.accounts import (
     AccountConfigError,
     AccountResult,
     assign_shards,
-    check_accounts,
-    check_no_single_account,
     configured_account_ids,
     configured_names,
     read_accounts,
     run_accounts,
     shard_count,
     shard_pipeline_name,
+    validate_accounts,
+    validate_no_single_account,
 )
 from pipelines.clock import with_rehearsed_now
 from pipelines.diagnosis import Diagnosis, Kind, diagnose
@@ -231,8 +231,8 @@ def load_shard(
         # Recorded with each account's load: the dataset learns which accounts are configured.
         options["configured_accounts"] = configured_account_ids()
         # The rows' meaning is checked by `run_load` under the shard's own pipeline, before any
-        # request (`check_accounts_history` would attach every shard's run to shard 0's).
-        check_accounts(members, options)
+        # request (`refuse_changed_meanings` would attach every shard's run to shard 0's).
+        validate_accounts(members, options)
         context.log.info(
             f"Shard {shard} of {shards}: pipeline"
             f" {shard_pipeline_name(warehouse.pipeline_name, shard)}, dataset"
@@ -266,7 +266,7 @@ def shard_accounts(key: str) -> tuple[int, int, list[Account]]:
         AccountConfigError: On bad account configuration, or when the shard no longer exists.
     """
     shard = shard_of_key(key)
-    check_no_single_account(configured_names())
+    validate_no_single_account(configured_names())
     shards = shard_count()
     if shard >= shards:
         raise AccountConfigError(

@@ -14,15 +14,15 @@ from .client import (
     DEFAULT_BASE_URL,
     LiveChatClient,
     RequestPool,
-    check_rehearsal,
     rehearsed_clock,
     utc_now,
+    validate_rehearsal,
 )
 from .credentials import LiveChatCredentials, OAuthCredentials, PersonalAccessTokenCredentials
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
 from .progress import NO_PROGRESS, Progress
 from .reports import REPORTS, REPORTS_BY_NAME
-from .settings import Settings, check_timezone, resolve_http, resolve_settings
+from .settings import Settings, resolve_http, resolve_settings, validate_timezone
 from .shard import Account, AccountRun, CursorBook, ShardFetch, shard_resources
 from .windows import today_in
 
@@ -132,7 +132,7 @@ def livechat_reports(
     Raises:
         ConfigurationError: When an argument is invalid (before any request).
     """
-    check_rehearsal(now, base_url)
+    validate_rehearsal(now, base_url)
     clock = rehearsed_clock(now) if now is not None else utc_now
     shared = {
         "start_date": start_date,
@@ -200,7 +200,7 @@ def account_settings(
         ConfigurationError: Naming the account when it is one of several.
     """
     try:
-        timezone = check_timezone(options.pop("timezone"))
+        timezone = validate_timezone(options.pop("timezone"))
         return resolve_settings(
             account_id=account.credentials.account_id,
             timezone=timezone,

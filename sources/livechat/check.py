@@ -18,14 +18,14 @@ from typing import Any
 import dlt
 from dlt.common.configuration import with_config
 
-from .client import DEFAULT_BASE_URL, HINTS, RETRY_STATUSES, LiveChatClient, check_rehearsal
+from .client import DEFAULT_BASE_URL, HINTS, RETRY_STATUSES, LiveChatClient, validate_rehearsal
 from .credentials import LiveChatCredentials
 from .directory import GROUPS_REPORT
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
 from .fetch import fetch
 from .plan import Request, plan_requests
 from .reports import REPORTS_BY_NAME
-from .settings import Settings, check_timezone, resolve_http, resolve_settings
+from .settings import Settings, resolve_http, resolve_settings, validate_timezone
 from .windows import Window, today_in
 
 # The sections dlt reads the source's settings from: `livechat_reports(...)` is the source
@@ -90,7 +90,7 @@ class ConnectionCheckError(LiveChatError):
 
 
 @with_config(sections=SOURCE_SECTIONS)
-def check_connection(
+def probe_api(
     credentials: LiveChatCredentials = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
     api_version: str = "3.6",
@@ -143,9 +143,9 @@ def check_connection(
     """
     if not re.fullmatch(r"\d+\.\d+", str(api_version)):
         raise ConfigurationError(f"`api_version` must look like 3.6; got `{api_version}`")
-    check_rehearsal(now, base_url)
+    validate_rehearsal(now, base_url)
     if today is None:
-        today = today_in(check_timezone(timezone), now or dt.datetime.now(dt.timezone.utc))
+        today = today_in(validate_timezone(timezone), now or dt.datetime.now(dt.timezone.utc))
     # The load's own settings, so a mistake in them is found here too (before any request).
     load = resolve_settings(
         account_id=credentials.account_id,
