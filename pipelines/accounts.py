@@ -117,18 +117,18 @@ class AccountResult:
 
 @dataclass
 class ManyAccountsResult:
-    """What a load of many accounts did: one result per account, then the views.
+    """What a load of many accounts did: one result per account, then the transform.
 
     Attributes:
         results: One per account, in the order given.
         seconds: Elapsed time of the whole run.
-        views: What the transform step did (`transforms.TransformResult`), or None.
-        transform_error: Why the views could not be built, or None.
+        transform: What running the transforms did (`transforms.TransformResult`), or None.
+        transform_error: Why the transforms failed, or None.
     """
 
     results: list[AccountResult]
     seconds: float = 0.0
-    views: Any = None
+    transform: Any = None
     transform_error: BaseException | None = None
 
     @property
@@ -296,7 +296,7 @@ SINGLE_KEYS = ("account_id", "personal_access_token", "access_token")
 SHOWN_NAMES = 5
 
 
-def check_no_single_account(names: Sequence[str]) -> None:
+def validate_no_single_account(names: Sequence[str]) -> None:
     """Refuse `[sources.livechat.credentials]` beside account sections, before any request.
 
     With account sections only the sections are loaded: the account of the credentials would
@@ -528,7 +528,7 @@ def _shard(name: str, sections: SectionValues) -> int | None:
     return shard
 
 
-def check_accounts(accounts: Sequence[Account], options: LoadOptions) -> list[AccountRun]:
+def validate_accounts(accounts: Sequence[Account], options: LoadOptions) -> list[AccountRun]:
     """Validate every account's settings at once, so a bad one stops the command before any request.
 
     The configuration is read once for all of them (`resolve_options`).
@@ -642,7 +642,7 @@ def plan_shards(
     return Plan(planned, [a for a in accounts if a.name in loaded])
 
 
-def check_accounts_history(
+def refuse_changed_meanings(
     runs: Sequence[AccountRun],
     *,
     shard: int,
@@ -786,7 +786,7 @@ def shard_pipeline(
     )
 
 
-def check_account_concurrency(options: LoadOptions) -> None:
+def validate_account_concurrency(options: LoadOptions) -> None:
     """Refuse `--account-concurrency` below 1, before any request.
 
     Raises:
@@ -853,7 +853,7 @@ def run_accounts(
     loaded = [k for k, run in planned.items() if any(r.summary for r in run.results)]
     if transform and loaded:
         # Through the first loaded shard's pipeline, attached again in this thread.
-        outcome.views, outcome.transform_error = _transform(pipeline_of(loaded[0]))
+        outcome.transform, outcome.transform_error = _run_transforms(pipeline_of(loaded[0]))
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -926,12 +926,12 @@ def import_shared_modules() -> None:
             continue
 
 
-def _transform(pipeline: Pipeline) -> tuple[Any, BaseException | None]:
-    from transforms import DbtNotInstalled, apply_transforms
+def _run_transforms(pipeline: Pipeline) -> tuple[Any, BaseException | None]:
+    from transforms import DbtNotInstalled, run_transforms
 
     try:
         # Once for all accounts, and only when the package or the tables' columns changed.
-        return apply_transforms(pipeline, force=False), None
+        return run_transforms(pipeline, force=False), None
     except DbtNotInstalled as error:
         logger.warning("The data is loaded, but the views were not built: %s", error)
         return None, None

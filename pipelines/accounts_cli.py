@@ -15,20 +15,20 @@ from pipelines.accounts import (
     AccountConfigError,
     AccountResult,
     ManyAccountsResult,
-    check_account_concurrency,
-    check_accounts,
-    check_accounts_history,
-    check_no_single_account,
     configured_account_ids,
     configured_names,
     plan_shards,
     read_accounts,
+    refuse_changed_meanings,
     run_accounts,
     shard_count,
     under,
+    validate_account_concurrency,
+    validate_accounts,
+    validate_no_single_account,
 )
 from pipelines.diagnosis import diagnose
-from pipelines.summary import check_details, print_notes
+from pipelines.summary import passed_check_lines, print_notes, transform_line
 from sources.livechat.options import LoadOptions
 
 
@@ -45,7 +45,7 @@ def load_many(args: argparse.Namespace, options: LoadOptions) -> bool:
     Raises:
         AccountConfigError: On bad account configuration, before any request (exit 2).
     """
-    check_no_single_account(configured_names())
+    validate_no_single_account(configured_names())
     selected = [n.strip() for n in (args.accounts or "").split(",") if n.strip()] or None
     accounts = read_accounts(selected)
     # Recorded with each account's load: the dataset learns which accounts are configured.
@@ -59,7 +59,7 @@ def load_many(args: argparse.Namespace, options: LoadOptions) -> bool:
         only_shards=parse_shards(args.shards),
     )
     if plan.shards:
-        check_accounts_history(
+        refuse_changed_meanings(
             plan.runs(),
             shard=min(plan.shards),
             pipeline_name=args.pipeline_name,
@@ -67,7 +67,7 @@ def load_many(args: argparse.Namespace, options: LoadOptions) -> bool:
             dataset_name=args.dataset,
             duckdb_file=args.duckdb_file,
         )
-    check_account_concurrency(options)
+    validate_account_concurrency(options)
     result = run_accounts(
         plan,
         pipeline_name=args.pipeline_name,
@@ -120,12 +120,12 @@ def check_many(args: argparse.Namespace, options: LoadOptions) -> bool:
     from sources.livechat import resolve_options
     from sources.livechat.check import ConnectionCheckError, check
 
-    check_no_single_account(configured_names())
+    validate_no_single_account(configured_names())
     selected = [n.strip() for n in (args.accounts or "").split(",") if n.strip()] or None
     accounts = read_accounts(selected)
     # The configuration, read once for every account's validation and check.
     resolved = resolve_options(options, credentials_required=False)
-    check_accounts(accounts, resolved)
+    validate_accounts(accounts, resolved)
     failed = 0
     for account in under(accounts, resolved):
         who = f"account {account.name} (account_id {account.account_id})"
@@ -146,7 +146,7 @@ def check_many(args: argparse.Namespace, options: LoadOptions) -> bool:
             f"Connection OK: {who} can read reports from {result.url}"
             f" (Reports API v{result.api_version})."
         )
-        for line in check_details(result):
+        for line in passed_check_lines(result):
             print(line)
     if failed:
         print(f"{failed} of {len(accounts)} accounts failed the check.", file=sys.stderr)
@@ -187,9 +187,7 @@ def print_accounts_summary(result: ManyAccountsResult, out: TextIO | None = None
                 f"  account_id {r.account.account_id}: {message}",
                 file=out,
             )
-    views = result.views
-    if views is not None:
-        built = "unchanged" if views.unchanged else f"{len(views.built)} built, {views.tests} tests"
-        print(f"  views: {built}", file=out)
+    if result.transform is not None:
+        print(transform_line(result.transform), file=out)
     elif result.failed and len(result.failed) == len(result.results):
         print("  views: not built (no account loaded)", file=out)

@@ -31,7 +31,7 @@ import dlt
 from dlt.common.configuration.utils import deserialize_value
 
 from sources.livechat.exceptions import ConfigurationError
-from sources.livechat.settings import check_timezone, parse_date
+from sources.livechat.settings import parse_date, validate_timezone
 
 SETTING = "sources.livechat.accounts_file"
 SETTING_ENV = "SOURCES__LIVECHAT__ACCOUNTS_FILE"
@@ -324,7 +324,7 @@ def _setting(name: str, key: str, kind: type, value: Any) -> Any:
             ) from None
     if key == "timezone":
         try:
-            return check_timezone(value)
+            return validate_timezone(value)
         except ConfigurationError:
             raise ValueError(
                 f"`timezone` `{shown}` of account `{name}` is not an IANA timezone; use a name"

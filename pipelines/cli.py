@@ -204,11 +204,11 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_transform(args: argparse.Namespace) -> int:
     """Run `livechat-reports transform`: build the views and run the package's tests."""
     from pipelines.livechat_reports import build_pipeline
-    from transforms import NoLoadedTablesError, apply_transforms
+    from transforms import NoLoadedTablesError, run_transforms
 
     pipeline = build_pipeline(args.pipeline_name, args.destination, args.dataset, args.duckdb_file)
     try:
-        result = apply_transforms(pipeline, announce=None)
+        result = run_transforms(pipeline, announce=None)
     except NoLoadedTablesError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -283,7 +283,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     """Run `livechat-reports check`: one request; no pipeline, state or data is written."""
     from pipelines.accounts import configured_names
-    from pipelines.summary import check_details
+    from pipelines.summary import passed_check_lines
     from sources.livechat.check import ConnectionCheckError, check
 
     options = load_options(args)
@@ -301,7 +301,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"Connection OK: account {result.account_id} can read reports from {result.url}"
         f" (Reports API v{result.api_version})."
     )
-    for line in check_details(result):
+    for line in passed_check_lines(result):
         print(line)
     return EXIT_OK
 

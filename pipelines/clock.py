@@ -3,7 +3,7 @@
 `LIVECHAT_REPORTS_NOW` (an ISO-8601 instant with a UTC offset) makes the command run "as of"
 that instant: the days it calls today and the times it records for its requests follow it, so
 a schedule can be rehearsed against the emulator's `--now`. The source refuses it unless the
-base URL is on loopback (see `sources.livechat.client.check_rehearsal`).
+base URL is on loopback (see `sources.livechat.client.validate_rehearsal`).
 """
 
 from __future__ import annotations

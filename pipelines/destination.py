@@ -29,7 +29,7 @@ class DestinationUnusable(Exception):
         super().__init__(f"Cannot open the destination `{destination}`")
 
 
-def check_destination(pipeline: Pipeline) -> None:
+def probe_destination(pipeline: Pipeline) -> None:
     """Open a connection to the destination and close it again, before anything else happens.
 
     A DuckDB file that is locked by another program, on a read-only file system, in a missing

@@ -21,7 +21,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.destination import check_destination, held_open
+from pipelines.destination import held_open, probe_destination
 from sources.livechat import LoadOptions, ShardLoad, build_load
 from sources.livechat.cursors import STATE_KEY
 from sources.livechat.exceptions import LiveChatError
@@ -60,7 +60,7 @@ class LoadSummary:
         discarded_pending: Such packages that could not be loaded and were discarded (their
             days were loaded again by this run).
         destination: Where the data went, for people (a DuckDB file's absolute path).
-        views: What the transform step did (`transforms.TransformResult`), or None.
+        transform: What running the transforms did (`transforms.TransformResult`), or None.
         unseen_groups: Listed breakdown groups no loaded day of chats_groups gives a chat.
         unseen_by_account: The same per account name (of a shard's accounts).
         failed: The accounts whose requests failed, by name, with the error.
@@ -77,7 +77,7 @@ class LoadSummary:
     finished_pending: int = 0
     discarded_pending: int = 0
     destination: str = ""
-    views: Any = None
+    transform: Any = None
     resources: list[str] = field(default_factory=list)
     unseen_groups: tuple[int, ...] = ()
     unseen_by_account: dict[str, tuple[int, ...]] = field(default_factory=dict)
@@ -492,12 +492,12 @@ def load_source(
                 sorted({g for unseen in summary.unseen_by_account.values() for g in unseen})
             )
     if transform and summary.load_id is not None:
-        from transforms import DbtNotInstalled, apply_transforms
+        from transforms import DbtNotInstalled, run_transforms
 
         with tally.step("transform"):
             try:
-                # Views are rebuilt only when the package or the tables' columns changed.
-                summary.views = apply_transforms(pipeline, force=False)
+                # Models are rebuilt only when the package or the tables' columns changed.
+                summary.transform = run_transforms(pipeline, force=False)
             except DbtNotInstalled as error:
                 logger.warning("The data is loaded, but the views were not built: %s", error)
     summary.seconds = time.monotonic() - started
@@ -523,18 +523,18 @@ def prepare(pipeline: Pipeline, load: ShardLoad) -> tuple[Pipeline, int, int]:
     Checks the destination, takes the destination's state (`adopt_destination_state`),
     finishes the packages an interrupted run left (`finish_pending`), syncs, reads every
     account's cursors from the dataset into `load.cursors`, and refuses a run whose settings would
-    change what an account's rows mean (`check_meaning`).
+    change what an account's rows mean (`refuse_changed_meaning`).
 
     Returns:
         The pipeline to use, and how many left packages were finished and discarded.
     """
-    check_destination(pipeline)
+    probe_destination(pipeline)
     pipeline = adopt_destination_state(pipeline)
     finished, discarded = finish_pending(pipeline)
     # What `pipeline.run` does, step by step, so the load step gets its own workers.
     pipeline.sync_destination()
     load.cursors.fill(recorded_cursors(pipeline, [a.account_id for a in load.accounts]))
-    check_meaning(pipeline, load)
+    refuse_changed_meaning(pipeline, load)
     return pipeline, finished, discarded
 
 
@@ -569,7 +569,7 @@ def _extract_normalize_load(
         return pipeline.load(workers=load_workers(pipeline))
 
 
-def check_meaning(pipeline: Pipeline, load: ShardLoad) -> None:
+def refuse_changed_meaning(pipeline: Pipeline, load: ShardLoad) -> None:
     """Refuse a run whose settings would give an account's rows another meaning than before.
 
     The meaning (account, timezone, distribution, filters) is read from the dataset itself

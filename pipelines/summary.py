@@ -7,15 +7,13 @@ from typing import Any
 
 
 def print_summary(summary: Any, out: Any = None) -> None:
-    """Print what a load of one account did: rows, days, views, requests, notes."""
+    """Print what a load of one account did: rows, days, the transform, requests, notes."""
     out = out or sys.stdout
     days = f"{summary.first_day}..{summary.last_day}" if summary.first_day else "no new days"
     print(f"Loaded {sum(summary.rows.values())} rows, {days}, in {summary.seconds:.1f}s", file=out)
     print(f"  into: {summary.destination}", file=out)
-    views = summary.views
-    if views is not None:
-        built = "unchanged" if views.unchanged else f"{len(views.built)} built, {views.tests} tests"
-        print(f"  views: {built}", file=out)
+    if summary.transform is not None:
+        print(transform_line(summary.transform), file=out)
     print(f"  requests: {summary.requests} ({summary.retried} retried)", file=out)
     if summary.finished_pending:
         print(
@@ -33,6 +31,16 @@ def print_summary(summary: Any, out: Any = None) -> None:
     print_notes(summary, out)
 
 
+def transform_line(transform: Any) -> str:
+    """The summary's line about the transform (a `TransformResult`): "views", as users see them."""
+    built = (
+        "unchanged"
+        if transform.unchanged
+        else f"{len(transform.built)} built, {transform.tests} tests"
+    )
+    return f"  views: {built}"
+
+
 def print_notes(summary: Any, out: Any, indent: str = "  ") -> None:
     """Print what the summary found worth a look that did not fail the load."""
     from pipelines.groups import unseen_note
@@ -41,7 +49,7 @@ def print_notes(summary: Any, out: Any, indent: str = "  ") -> None:
         print(f"{indent}note: {unseen_note(group)}", file=out)
 
 
-def check_details(result: Any) -> list[str]:
+def passed_check_lines(result: Any) -> list[str]:
     """The lines under a passed check: today's chats, the answer's time, a breakdown's cost."""
     lines = [
         f"  {result.day} in {result.timezone}: {result.total_chats} chats;"

@@ -28,7 +28,7 @@ from sources.livechat.plan import plan_requests  # noqa: E402
 from sources.livechat.settings import resolve_settings  # noqa: E402
 from sources.livechat.windows import Window  # noqa: E402
 from sources.livechat_emulator import Emulator, ReportsAPI, Switches  # noqa: E402
-from transforms import apply_transforms  # noqa: E402
+from transforms import run_transforms  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 18, 15, 0, tzinfo=dt.timezone.utc)
 TODAY = NOW.date()
@@ -85,15 +85,15 @@ def bench_backfill(days: int, latency_ms: float, concurrency: int) -> dict[str, 
             seconds, summary = load(emulator, workdir, TODAY, concurrency, start_date=first)
             requests = emulator.stats.total()
             ideal = requests * latency_ms / 1000 / concurrency + empty_seconds
-            # the views: a full dbt build (models and tests) over the backfilled tables
+            # the transforms: a full dbt build (models and tests) over the backfilled tables
             pipeline = build_pipeline(
                 f"bench_{workdir.name}", "duckdb", "livechat_reports", str(workdir / "bench.duckdb")
             )
             started = time.monotonic()
-            views = apply_transforms(pipeline, force=True)
+            transform = run_transforms(pipeline, force=True)
             dbt_seconds = time.monotonic() - started
             # the next day: the clock moves, the incremental run loads the lookback window and
-            # finds the views unchanged (dbt is skipped)
+            # finds the models unchanged (dbt is skipped)
             emulator.api.now = (NOW + dt.timedelta(days=1)).timestamp()
             emulator.stats.reset()
             daily_seconds, daily = load(
@@ -112,10 +112,10 @@ def bench_backfill(days: int, latency_ms: float, concurrency: int) -> dict[str, 
                 "ratio_to_ideal": round(seconds / ideal, 3),
                 "max_in_flight": emulator.stats.max_in_flight,
                 "dbt_build_seconds": round(dbt_seconds, 2),
-                "dbt_build_views": len(views.built),
-                "dbt_build_tests": views.tests,
+                "dbt_build_views": len(transform.built),
+                "dbt_build_tests": transform.tests,
                 "daily_run_seconds": round(daily_seconds, 2),
-                "daily_run_views": "unchanged" if daily.views.unchanged else "built",
+                "daily_run_views": "unchanged" if daily.transform.unchanged else "built",
                 "daily_run_requests": daily.requests,
             }
 

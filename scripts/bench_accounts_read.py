@@ -8,7 +8,7 @@ folder:
 
 - `read`: a Python process that imports `pipelines.accounts` and calls what `load` calls to
   read the configuration (`configured_names`, `read_accounts`, `configured_account_ids`) and
-  validates every account's settings (`check_accounts`); the process's wall and CPU time, and
+  validates every account's settings (`validate_accounts`); the process's wall and CPU time, and
   the calls' own time measured inside it.
 - `first request`: `livechat-reports load --no-transform` into a fresh DuckDB file, its
   `base_url` a loopback socket this script listens on; the time from starting the process
@@ -45,16 +45,16 @@ READ = """
 import json, time
 started = time.perf_counter()
 from pipelines.accounts import (
-    check_accounts, check_no_single_account, configured_account_ids, configured_names,
+    validate_accounts, validate_no_single_account, configured_account_ids, configured_names,
     read_accounts,
 )
 from sources.livechat.options import LoadOptions
 imported = time.perf_counter()
-check_no_single_account(configured_names())
+validate_no_single_account(configured_names())
 accounts = read_accounts()
 ids = configured_account_ids()
 read = time.perf_counter()
-check_accounts(accounts, LoadOptions(configured_accounts=ids))
+validate_accounts(accounts, LoadOptions(configured_accounts=ids))
 checked = time.perf_counter()
 print(json.dumps({"accounts": len(accounts), "ids": len(ids), "import_s": imported - started,
                   "read_s": read - imported, "check_s": checked - read}))
@@ -199,7 +199,7 @@ def table(rows: list[dict[str, Any]]) -> str:
             lambda r: f"{seconds(r.get('wall_s'))} / {seconds(r.get('cpu_s'))}",
         ),
         ("read calls s", lambda r: seconds(r.get("read_s"))),
-        ("check_accounts s", lambda r: seconds(r.get("check_s"))),
+        ("validate_accounts s", lambda r: seconds(r.get("check_s"))),
         (
             "load to first request wall/CPU s",
             lambda r: (

@@ -18,7 +18,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 import pipelines.dashboard as dashboard_package
 from pipelines import cli
 from pipelines.dashboard import build_html
-from pipelines.dashboard.command import check_options
+from pipelines.dashboard.command import validate_options
 from pipelines.dashboard.read import DashboardError, DatabaseBusy, Marts, Reader, duckdb_reader
 from pipelines.diagnosis import Diagnosis, Kind, diagnose
 from sources.livechat.exceptions import ConfigurationError, LiveChatAPIError
@@ -206,14 +206,14 @@ KPI_ROW = {"account_id": "acme", "report_date": "2024-01-01", "total_chats": 1}
 
 # Each failure of the dashboard, made by the dashboard's own code: its kind and exit code.
 DASHBOARD_ERRORS: dict[str, tuple[Callable[[Path], None], Kind, int]] = {
-    "--months 0": (lambda tmp_path: check_options(options(0, "page.html")), Kind.BAD_INPUT, 2),
+    "--months 0": (lambda tmp_path: validate_options(options(0, "page.html")), Kind.BAD_INPUT, 2),
     "--out a directory": (
-        lambda tmp_path: check_options(options(6, str(tmp_path))),
+        lambda tmp_path: validate_options(options(6, str(tmp_path))),
         Kind.BAD_INPUT,
         2,
     ),
     "--out in no directory": (
-        lambda tmp_path: check_options(options(6, str(tmp_path / "missing" / "page.html"))),
+        lambda tmp_path: validate_options(options(6, str(tmp_path / "missing" / "page.html"))),
         Kind.BAD_INPUT,
         2,
     ),

@@ -17,7 +17,7 @@ from dlt.common.configuration.providers import EnvironProvider, StringTomlProvid
 from dlt.common.configuration.specs import PluggableRunContext
 
 import sources.livechat as source_package
-from pipelines.accounts import Account, check_accounts, plan_shards
+from pipelines.accounts import Account, plan_shards, validate_accounts
 from pipelines.cli import build_parser, load_options
 from sources.livechat import AccountOverrides, LoadOptions, build_load, resolve_options
 from sources.livechat.credentials import PersonalAccessTokenCredentials
@@ -130,7 +130,7 @@ def test_precedence_command_line_section_config(
     config: None, command: str | None, section: str | None, timezone: str
 ) -> None:
     overrides = {"timezone": section} if section else {}
-    (run,) = check_accounts([account("acme", **overrides)], LoadOptions(timezone=command))
+    (run,) = validate_accounts([account("acme", **overrides)], LoadOptions(timezone=command))
     assert run.settings.timezone == timezone
     assert run.settings.lookback_days == 5  # [sources.livechat]
     assert run.settings.window_days == 31  # the source's default
@@ -140,12 +140,12 @@ def test_a_section_filter_wins_over_the_configured_one_and_the_command_line_over
     config: None,
 ) -> None:
     mine = {"tags": {"exists": True}}
-    (configured, own) = check_accounts(
+    (configured, own) = validate_accounts(
         [account("acme"), account("globex", filters=mine)], LoadOptions()
     )
     assert configured.settings.filters == {"groups": {"values": [0]}}
     assert own.settings.filters == mine
-    (given,) = check_accounts([account("globex", filters=mine)], LoadOptions(filters={}))
+    (given,) = validate_accounts([account("globex", filters=mine)], LoadOptions(filters={}))
     assert given.settings.filters == {}
 
 

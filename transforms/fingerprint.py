@@ -1,8 +1,9 @@
-"""Pure: what decides whether the views must be built again.
+"""Pure: what decides whether the models must be built again.
 
-The views depend on the package's files and on the loaded tables' columns (a table appearing
+The models depend on the package's files and on the loaded tables' columns (a table appearing
 for the first time, or a new column, changes what a model selects); rows do not matter, since
-views read them at query time. A load that changed neither skips dbt, which costs seconds.
+the models are views, which read them at query time. A load that changed neither skips dbt,
+which costs seconds.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def fingerprint(
     Args:
         root: The package folder.
         columns: (table, column, type) of every table in the dataset.
-        versions: Versions of the tools that render the views (dbt, the adapter).
+        versions: Versions of the tools that render the models (dbt, the adapter).
     """
     digest = hashlib.sha256()
     for path in package_files(root):

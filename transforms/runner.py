@@ -54,7 +54,7 @@ PARSE_FILE = "partial_parse.msgpack"
 
 
 class TransformFailed(LiveChatError):
-    """dbt could not build the views, or one of the package's tests failed.
+    """dbt could not build the models, or one of their tests failed.
 
     Attributes:
         failed: (node, status, first line of its message) for every failed node.
@@ -79,7 +79,7 @@ class BuildResult:
     nodes: tuple[str, ...]
 
     def models(self, names: set[str]) -> tuple[str, ...]:
-        """The views built, in build order (`names`: the package's models)."""
+        """The models built, in build order (`names`: the package's models)."""
         return tuple(node for node in self.nodes if node in names)
 
     def tests(self, names: set[str]) -> int:
@@ -94,7 +94,7 @@ class Target:
     Attributes:
         profile: The profile in profiles.yml (`duckdb`, `postgres`).
         credentials: The pipeline's destination credentials (a dlt credentials object).
-        dataset: The dataset (schema) that holds the loaded tables and gets the views.
+        dataset: The dataset (schema) that holds the loaded tables and gets the models.
     """
 
     profile: str
@@ -141,7 +141,7 @@ def dbt_build(target: Target, work: Path, *, select_load: bool = False) -> Build
         output = "\n".join([*_errors(done.stdout), done.stderr])
         raise TransformFailed(failed, output)
     _publish_parse(target_dir / PARSE_FILE, shared)
-    # Hooks (`operation.<package>.<package>-on-run-start-0`) are neither views nor tests.
+    # Hooks (`operation.<package>.<package>-on-run-start-0`) are neither models nor tests.
     ran = [unique_id for unique_id, _, _ in results if not unique_id.startswith("operation.")]
     return BuildResult(tuple(_short_name(unique_id, events) for unique_id in ran))
 

@@ -1,4 +1,4 @@
-"""The loaded tables the views read, with the columns the source declares for them.
+"""The loaded tables the models read, with the columns the source declares for them.
 
 The package's sources file (models/staging/_livechat__sources.yml) declares the same tables and
 columns; a test keeps the two equal, so a table not loaded yet reads as an empty relation with
@@ -44,5 +44,5 @@ def account_tables() -> dict[str, dict[str, str]]:
 
 
 def known_tables() -> dict[str, dict[str, str]]:
-    """Return every table a view may name: reports, the accounts' loads, dlt's loads."""
+    """Return every table a model may name: reports, the accounts' loads, dlt's loads."""
     return {**report_tables(), **account_tables(), LOADS_TABLE: LOADS_COLUMNS}

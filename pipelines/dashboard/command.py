@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def check_options(args: argparse.Namespace) -> None:
+def validate_options(args: argparse.Namespace) -> None:
     """Refuse bad options before anything is read.
 
     Raises:
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, out: Any = None) -> DashboardResult:
     out = out or sys.stdout
     warming = None
     try:
-        check_options(args)
+        validate_options(args)
         warming = warm_bundle_cache()  # the first run on a machine: bundle while reading
         marts = read_marts(args)
         if warming is not None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# The marts and views the page reads, with the columns it needs from each.
+# The models the page reads (marts, two staging views), with the columns it needs from each.
 KPI_COLUMNS = (
     "is_partial_period",
     "total_chats",
@@ -72,7 +72,7 @@ HOURLY_QUERY = (
     " where unfinished.account_id = loaded.account_id"
     " and unfinished.report_date = loaded.report_date)"
 )
-REQUIRED_VIEWS = ("kpi_daily", "kpi_weekly", "kpi_monthly")
+REQUIRED_MARTS = ("kpi_daily", "kpi_weekly", "kpi_monthly")
 # Loads that wrote rows but never finished (dlt writes a load's `_dlt_loads` row last): the
 # staging views leave out every day they touched, so the page says why those days are missing.
 UNFINISHED_QUERY = (
@@ -159,7 +159,7 @@ class Reader:
             DashboardError: When the dataset has no marts (nothing loaded or transformed).
         """
         present = self._relations()
-        missing = [v for v in REQUIRED_VIEWS if v not in present]
+        missing = [v for v in REQUIRED_MARTS if v not in present]
         if missing and self._unfinished_rows(present):
             raise DashboardError(
                 f"Dataset `{self.dataset}` in {self.where} has no {', '.join(missing)} view:"

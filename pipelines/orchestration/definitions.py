@@ -12,10 +12,10 @@ from dagster import Definitions, ExecutorDefinition
 
 from pipelines.accounts import shard_count
 
-from .jobs import ShardTags, daily_loads, daily_views, load_job, views_job
+from .jobs import ShardTags, daily_loads, daily_transform, load_job, transform_job
 from .loads import report_assets
+from .models import dbt_resource, model_assets
 from .partitions import shard_partitions
-from .views import dbt_resource, view_assets
 from .warehouse import LiveChatWarehouse
 
 
@@ -37,12 +37,12 @@ def build_definitions(
     """
     partitions = shard_partitions(shard_count() if shards is None else shards)
     reports = report_assets(partitions)
-    views = view_assets()
-    loads, rebuild = load_job(reports, partitions, shard_tags), views_job(views)
+    models = model_assets()
+    loads, transform = load_job(reports, partitions, shard_tags), transform_job(models)
     return Definitions(
-        assets=[reports, views],
-        jobs=[loads, rebuild],
-        schedules=[daily_loads(loads, partitions), daily_views(rebuild)],
+        assets=[reports, models],
+        jobs=[loads, transform],
+        schedules=[daily_loads(loads, partitions), daily_transform(transform)],
         resources={
             "dbt": dbt_resource(),
             "warehouse": warehouse or LiveChatWarehouse(),

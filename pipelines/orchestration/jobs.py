@@ -1,4 +1,4 @@
-"""The jobs and the daily schedules: one load run per shard, then the views."""
+"""The jobs and the daily schedules: one load run per shard, then the transform."""
 
 from __future__ import annotations
 
@@ -22,11 +22,12 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 from .partitions import shard_of_key
 
 LOAD_JOB = "livechat_accounts"
-VIEWS_JOB = "livechat_views"
-# 06:15 UTC, as the README's cron example; the views half an hour later (on DuckDB they queue
+# The transform's job and schedule keep the names users schedule and launch by.
+TRANSFORM_JOB = "livechat_views"
+# 06:15 UTC, as the README's cron example; the transform half an hour later (on DuckDB they queue
 # behind the loads in the pool anyway).
 LOAD_CRON = "15 6 * * *"
-VIEWS_CRON = "45 6 * * *"
+TRANSFORM_CRON = "45 6 * * *"
 
 ShardTags = Callable[[int], Mapping[str, str]]
 
@@ -57,9 +58,9 @@ def load_job(
     )
 
 
-def views_job(views: AssetsDefinition) -> UnresolvedAssetJobDefinition:
-    """The job that builds and tests the views once over all accounts' tables."""
-    return define_asset_job(VIEWS_JOB, selection=[views])
+def transform_job(models: AssetsDefinition) -> UnresolvedAssetJobDefinition:
+    """The job that builds and tests the models once over all accounts' tables."""
+    return define_asset_job(TRANSFORM_JOB, selection=[models])
 
 
 def daily_loads(
@@ -84,8 +85,8 @@ def daily_loads(
     return livechat_accounts_daily
 
 
-def daily_views(job: UnresolvedAssetJobDefinition) -> ScheduleDefinition:
-    """The daily schedule of the views."""
+def daily_transform(job: UnresolvedAssetJobDefinition) -> ScheduleDefinition:
+    """The daily schedule of the transform."""
     return ScheduleDefinition(
-        name="livechat_views_daily", job=job, cron_schedule=VIEWS_CRON, execution_timezone="UTC"
+        name="livechat_views_daily", job=job, cron_schedule=TRANSFORM_CRON, execution_timezone="UTC"
     )

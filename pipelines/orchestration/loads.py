@@ -40,7 +40,6 @@ from pipelines.accounts import (
     AccountConfigError,
     AccountResult,
     assign_shards,
-    check_no_single_account,
     configured_account_ids,
     configured_names,
     plan_shards,
@@ -48,6 +47,7 @@ from pipelines.accounts import (
     run_accounts,
     shard_count,
     shard_pipeline_name,
+    validate_no_single_account,
 )
 from pipelines.clock import with_rehearsed_now
 from pipelines.diagnosis import Diagnosis, Kind, diagnose
@@ -229,7 +229,7 @@ def load_shard(
         options = options.replace(configured_accounts=configured_account_ids())
         # Built once: every account's settings are validated before any request. The rows'
         # meaning is checked by `load_source` under the shard's own pipeline, before any
-        # request (`check_accounts_history` would attach every shard's run to shard 0's).
+        # request (`refuse_changed_meanings` would attach every shard's run to shard 0's).
         plan = plan_shards(
             members,
             options,
@@ -246,7 +246,7 @@ def load_shard(
             plan,
             **warehouse.load_arguments(),
             concurrency=1,
-            transform=False,  # the views are their own job
+            transform=False,  # the transform is its own job
         )
     except Exception as error:
         raise shard_failure(key, members, error) from error
@@ -267,7 +267,7 @@ def shard_accounts(key: str) -> tuple[int, int, list[Account]]:
         AccountConfigError: On bad account configuration, or when the shard no longer exists.
     """
     shard = shard_of_key(key)
-    check_no_single_account(configured_names())
+    validate_no_single_account(configured_names())
     shards = shard_count()
     if shard >= shards:
         raise AccountConfigError(

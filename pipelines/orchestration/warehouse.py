@@ -83,5 +83,5 @@ class LiveChatWarehouse(ConfigurableResource):  # type: ignore[type-arg]
                     os.environ[key] = value
 
     def stored_dataset(self) -> str:
-        """The dataset as the destination stores it (the views' schema)."""
+        """The dataset as the destination stores it (the models' schema)."""
         return dataset_name_for(self.dataset_name)

@@ -18,16 +18,16 @@ from .client import (
     DEFAULT_BASE_URL,
     LiveChatClient,
     RequestPool,
-    check_rehearsal,
     rehearsed_clock,
     utc_now,
+    validate_rehearsal,
 )
 from .credentials import LiveChatCredentials, OAuthCredentials, PersonalAccessTokenCredentials
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
 from .options import SOURCE_SECTIONS, AccountOverrides, LoadOptions
 from .progress import NO_PROGRESS, Progress
 from .reports import REPORTS, REPORTS_BY_NAME
-from .settings import Settings, check_timezone, resolve_http, resolve_settings
+from .settings import Settings, resolve_http, resolve_settings, validate_timezone
 from .shard import Account, AccountRun, CursorBook, ShardFetch, shard_resources
 from .windows import today_in
 
@@ -249,7 +249,7 @@ def clock_of(options: LoadOptions) -> Callable[[], dt.datetime]:
     Raises:
         ConfigurationError: When `now` is given and `base_url` is not on loopback.
     """
-    check_rehearsal(options.now, options.base_url or DEFAULT_BASE_URL)
+    validate_rehearsal(options.now, options.base_url or DEFAULT_BASE_URL)
     return rehearsed_clock(options.now) if options.now is not None else utc_now
 
 
@@ -368,7 +368,7 @@ def account_settings(
     shared = {name: getattr(options, name) for name in SHARED_SETTINGS}
     values = {"timezone": options.timezone or "UTC", **shared, **account.overrides}
     try:
-        timezone = check_timezone(values.pop("timezone"))
+        timezone = validate_timezone(values.pop("timezone"))
         return resolve_settings(
             account_id=account.credentials.account_id,
             timezone=timezone,

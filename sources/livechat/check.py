@@ -18,7 +18,7 @@ from typing import Any
 import dlt
 from dlt.common.configuration import with_config
 
-from .client import DEFAULT_BASE_URL, HINTS, RETRY_STATUSES, LiveChatClient, check_rehearsal
+from .client import DEFAULT_BASE_URL, HINTS, RETRY_STATUSES, LiveChatClient, validate_rehearsal
 from .credentials import LiveChatCredentials
 from .directory import GROUPS_REPORT
 from .exceptions import ConfigurationError, LiveChatAPIError, LiveChatError, ResponseShapeError
@@ -26,7 +26,7 @@ from .fetch import fetch
 from .options import SOURCE_SECTIONS, AccountOverrides, LoadOptions
 from .plan import Request, plan_requests
 from .reports import REPORTS_BY_NAME
-from .settings import Settings, check_timezone, resolve_http, resolve_settings
+from .settings import Settings, resolve_http, resolve_settings, validate_timezone
 from .windows import Window, today_in
 
 # The cheapest request there is: a series report, one day, one small answer.
@@ -88,7 +88,7 @@ class ConnectionCheckError(LiveChatError):
 
 
 @with_config(sections=SOURCE_SECTIONS)
-def check_connection(
+def probe_api(
     credentials: LiveChatCredentials = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
     api_version: str = "3.6",
@@ -141,9 +141,9 @@ def check_connection(
     """
     if not re.fullmatch(r"\d+\.\d+", str(api_version)):
         raise ConfigurationError(f"`api_version` must look like 3.6; got `{api_version}`")
-    check_rehearsal(now, base_url)
+    validate_rehearsal(now, base_url)
     if today is None:
-        today = today_in(check_timezone(timezone), now or dt.datetime.now(dt.timezone.utc))
+        today = today_in(validate_timezone(timezone), now or dt.datetime.now(dt.timezone.utc))
     # The load's own settings, so a mistake in them is found here too (before any request).
     load = resolve_settings(
         account_id=credentials.account_id,
@@ -211,7 +211,7 @@ def check(
     *,
     credentials_at: str = CREDENTIALS_AT,
 ) -> ConnectionCheck:
-    """Check the account of `options` (or configured) as `check_connection` does.
+    """Check the account of `options` (or configured) as `probe_api` does.
 
     Args:
         options: The run's settings (the command line's, or `resolved` once for many
@@ -228,7 +228,7 @@ def check(
     arguments = {name: given[name] for name in CHECK_SETTINGS if name in given}
     if isinstance(arguments.get("filters"), Mapping):
         arguments["filters"] = dict(arguments["filters"])
-    return check_connection(**{**arguments, **(overrides or {})}, credentials_at=credentials_at)
+    return probe_api(**{**arguments, **(overrides or {})}, credentials_at=credentials_at)
 
 
 def _ask(

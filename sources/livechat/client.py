@@ -56,7 +56,7 @@ def validate_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def check_rehearsal(now: dt.datetime | None, base_url: str) -> None:
+def validate_rehearsal(now: dt.datetime | None, base_url: str) -> None:
     """Refuse a rehearsed clock (`now`) unless the requests go to a server on loopback.
 
     A rehearsed `now` stamps the requests and decides which days a run calls today; it is meant

@@ -229,7 +229,7 @@ def _modes_used(name: str, spec: Any) -> set[str]:
     return set()
 
 
-def check_accepted(filters: Mapping[str, Any], accepted: Mapping[str, Accepted]) -> None:
+def validate_accepted(filters: Mapping[str, Any], accepted: Mapping[str, Accepted]) -> None:
     """Refuse filters that a selected report does not accept, or not in the mode given.
 
     Args:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .breakdown import require_breakdown, resolve_breakdowns, resolve_grouped, resolve_groups
 from .exceptions import ConfigurationError
-from .filters import check_accepted, validate_filters
+from .filters import validate_accepted, validate_filters
 from .meaning import meaning_of
 from .reports import REPORTS, REPORTS_BY_NAME, ReportSpec
 
@@ -93,7 +93,7 @@ def parse_date(value: Any, name: str) -> dt.date:
         raise ConfigurationError(f"`{name}` must be a date like 2024-01-31; got `{value}`") from e
 
 
-def check_timezone(timezone: Any) -> str:
+def validate_timezone(timezone: Any) -> str:
     """Return the IANA timezone name if it is one.
 
     Raises:
@@ -231,7 +231,7 @@ def resolve_settings(
             "The credentials name no account: set `account_id` under"
             " [sources.livechat.credentials] in .dlt/secrets.toml"
         )
-    check_timezone(timezone)
+    validate_timezone(timezone)
     if distribution not in DISTRIBUTIONS:
         raise ConfigurationError(
             f"Unknown distribution `{distribution}`; valid: {', '.join(DISTRIBUTIONS)}"
@@ -250,7 +250,7 @@ def resolve_settings(
     _check_order(start, end, start_date is not None, end_date is not None, today, timezone)
     selected = select_reports(reports)
     user_filters = validate_filters(filters)
-    check_accepted(user_filters, {r.name: r.filters for r in selected})
+    validate_accepted(user_filters, {r.name: r.filters for r in selected})
     wanted = resolve_breakdowns(breakdowns)
     require_breakdown(
         wanted, breakdown_reports=breakdown_reports, breakdown_groups=breakdown_groups

@@ -8,7 +8,7 @@ import sys
 
 from .accounts import ACCOUNT_SYNTAX, Accounts, AccountSpec, build_accounts, parse_accounts
 from .app import ReportsAPI
-from .generated import DEFAULT_PREFIX, GeneratedAccounts, check_prefix
+from .generated import DEFAULT_PREFIX, GeneratedAccounts, validate_prefix
 from .server import Emulator, Switches, parse_faults
 
 
@@ -126,7 +126,7 @@ def _count(text: str) -> int:
 
 def _prefix(text: str) -> str:
     try:
-        return check_prefix(text)
+        return validate_prefix(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 

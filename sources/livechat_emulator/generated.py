@@ -26,7 +26,7 @@ _PREFIX = re.compile(r"[^\s:,]+")
 _INDEX = re.compile(r"0|[1-9][0-9]{0,17}", re.ASCII)
 
 
-def check_prefix(prefix: str) -> str:
+def validate_prefix(prefix: str) -> str:
     """Return the prefix when it can start account ids.
 
     Raises:
@@ -57,7 +57,7 @@ def generated_account(
     """
     if index < 0:
         raise ValueError(f"account indexes start at 0; got {index}")
-    account_id = f"{check_prefix(prefix)}{index}"
+    account_id = f"{validate_prefix(prefix)}{index}"
     return AccountSpec(account_id, f"token-{account_id}", index, timezone)
 
 
@@ -101,7 +101,7 @@ class GeneratedAccounts(Accounts):
         if count < 1:
             raise ValueError(f"the number of generated accounts must be at least 1; got {count}")
         self.count = count
-        self.prefix = check_prefix(prefix)
+        self.prefix = validate_prefix(prefix)
         self.timezone = timezone
         self._now = now
         self._license_start = license_start

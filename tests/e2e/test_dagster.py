@@ -43,8 +43,8 @@ from pipelines.orchestration.loads import (  # noqa: E402
     accounts_failure,
     report_assets,
 )
+from pipelines.orchestration.models import dbt_resource, model_assets  # noqa: E402
 from pipelines.orchestration.partitions import shard_key, shard_partitions  # noqa: E402
-from pipelines.orchestration.views import dbt_resource, view_assets  # noqa: E402
 from pipelines.orchestration.warehouse import LiveChatWarehouse  # noqa: E402
 from sources.livechat.exceptions import LiveChatAPIError  # noqa: E402
 from sources.livechat_emulator import Emulator  # noqa: E402
@@ -209,7 +209,7 @@ def test_shards_through_dagster_load_each_account_as_it_would_alone(
 
     # The views: dbt through dagster-dbt, downstream of the reports, over all accounts.
     views = materialize(
-        [view_assets()],
+        [model_assets()],
         resources={"dbt": dbt_resource(), "warehouse": warehouse(destination)},
         instance=instance,
         raise_on_error=False,
@@ -520,7 +520,7 @@ def test_code_locations_loading_at_once_read_one_whole_manifest(tmp_path: Path) 
     code = (
         "import json, sys, time\n"
         "time.sleep(float(sys.argv[1]))\n"
-        "from pipelines.orchestration.views import dbt_project, prepare_manifest\n"
+        "from pipelines.orchestration.models import dbt_project, prepare_manifest\n"
         "manifest = json.loads(prepare_manifest(dbt_project()).read_text())\n"
         "models = sum(n.startswith('model.') for n in manifest['nodes'])\n"
         "print(models, manifest['metadata']['invocation_id'])\n"
@@ -585,7 +585,7 @@ def test_a_stale_account_fails_the_views_run_naming_it(
             api.revoke("globex-id")  # its shard's runs fail from now on; the others load
         assert load(instance, None).success is (day == 0), day
     views = materialize(
-        [view_assets()],
+        [model_assets()],
         resources={"dbt": dbt_resource(), "warehouse": warehouse(None)},
         instance=instance,
         raise_on_error=False,

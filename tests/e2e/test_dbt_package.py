@@ -192,16 +192,20 @@ def test_views_are_built_only_when_the_package_or_the_tables_columns_change(
     loader = Loader(make_emulator(now=at(TODAY)), tmp_path / "livechat.duckdb")
     days = {"start_date": LAST - dt.timedelta(days=6), "end_date": LAST, "backfill": True}
     first = loader.run(TODAY, reports=["chats_total_chats"], transform=True, **days)
-    assert first.views is not None and "kpi_daily" in first.views.built
-    assert first.views.no_data and "chats_total_chats" not in first.views.no_data
+    assert first.transform is not None and "kpi_daily" in first.transform.built
+    assert first.transform.no_data and "chats_total_chats" not in first.transform.no_data
 
     again = loader.run(TODAY, reports=["chats_total_chats"], transform=True, **days)
-    assert again.views is not None and again.views.unchanged and not again.views.built
+    assert again.transform is not None and again.transform.unchanged and not again.transform.built
     assert loader.query("select count(*) as n from lr.kpi_daily")[0]["n"] == 7
 
     # a report loaded for the first time brings a table: the views are built again
     more = loader.run(TODAY, reports=["chats_ratings"], transform=True, **days)
-    assert more.views is not None and not more.views.unchanged and "kpi_daily" in more.views.built
+    assert (
+        more.transform is not None
+        and not more.transform.unchanged
+        and "kpi_daily" in more.transform.built
+    )
     (row,) = loader.query("select count(satisfaction_rate) as n from lr.kpi_daily")
     assert row["n"] == 7
 
@@ -209,7 +213,7 @@ def test_views_are_built_only_when_the_package_or_the_tables_columns_change(
     with loader.pipeline.sql_client() as client:
         client.execute_sql(f"drop view {client.make_qualified_table_name('kpi_monthly')}")
     rebuilt = loader.run(TODAY, reports=["chats_ratings"], transform=True, **days)
-    assert rebuilt.views is not None and "kpi_monthly" in rebuilt.views.built
+    assert rebuilt.transform is not None and "kpi_monthly" in rebuilt.transform.built
 
 
 def test_the_views_work_in_a_renamed_copy_of_the_file(loaded: Path, tmp_path: Path) -> None:
@@ -236,7 +240,7 @@ def _source_tests() -> int:
 def test_a_load_tests_the_loaded_tables_grain_and_transform_runs_every_test(
     make_emulator: Any, tmp_path: Path
 ) -> None:
-    from transforms import TransformFailed, apply_transforms
+    from transforms import TransformFailed, run_transforms
 
     loader = Loader(make_emulator(now=at(TODAY)), tmp_path / "livechat.duckdb")
     reports = ["chats_total_chats", "chats_ratings"]
@@ -248,11 +252,11 @@ def test_a_load_tests_the_loaded_tables_grain_and_transform_runs_every_test(
         reports=reports,
         transform=True,
     )
-    assert first.views is not None and "kpi_daily" in first.views.built
+    assert first.transform is not None and "kpi_daily" in first.transform.built
     # a load builds every model and runs the grain test of each loaded table, nothing more
-    assert first.views.tests == _source_tests()
-    every = apply_transforms(loader.pipeline)  # `livechat-reports transform`
-    assert every.built == first.views.built and every.tests > first.views.tests + 40
+    assert first.transform.tests == _source_tests()
+    every = run_transforms(loader.pipeline)  # `livechat-reports transform`
+    assert every.built == first.transform.built and every.tests > first.transform.tests + 40
 
     # a duplicated row of a day the next load does not reload fails the load that rebuilds
     # the views, naming the loaded table's grain test

@@ -30,7 +30,7 @@ from sources.livechat_emulator import Emulator, ReportsAPI
 from sources.livechat_emulator.license import DayData, SyntheticLicense
 from tests.e2e.conftest import Loader, at, credentials
 from tests.e2e.oracle import ask
-from transforms import apply_transforms
+from transforms import run_transforms
 
 TZ = "Europe/Warsaw"
 FIRST, LAST = dt.date(2026, 2, 2), dt.date(2026, 3, 1)  # Mon..Sun: four whole ISO weeks
@@ -756,7 +756,7 @@ def test_check_refuses_a_bad_breakdown_and_counts_the_requests_per_group(
 @pytest.fixture(scope="module")
 def marts(loaded: Loaded) -> Loader:
     """The dbt package built once over the per-group load."""
-    result = apply_transforms(loaded.loader.pipeline)
+    result = run_transforms(loaded.loader.pipeline)
     assert {"kpi_weekly_by_group", "kpi_monthly_by_group"} <= set(result.built)
     return loaded.loader
 

@@ -139,7 +139,7 @@ def test_the_database_password_reaches_dbt_only_through_its_environment(
         reports=["chats_total_chats"],
         transform=True,
     )
-    assert summary.views is not None and "kpi_daily" in summary.views.built
+    assert summary.transform is not None and "kpi_daily" in summary.transform.built
     out, err = capsys.readouterr()
     assert DB_PASSWORD not in out + err + caplog.text
     assert not any(DB_PASSWORD in value for value in os.environ.values())

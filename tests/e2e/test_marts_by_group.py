@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from pipelines.livechat_reports import build_pipeline
-from transforms import apply_transforms
+from transforms import run_transforms
 
 FIRST, LAST = dt.date(2026, 1, 28), dt.date(2026, 3, 3)  # a Wednesday .. a Tuesday
 GROUPS = {"acme": ("1", "2", "5"), "globex": ("1",)}
@@ -358,7 +358,7 @@ def test_group_marts_build_empty_then_match_the_rows_they_roll_up(
     # with missed chats.
     with pipeline.sql_client() as client:
         write_account_tables(client, account)
-    apply_transforms(pipeline)
+    run_transforms(pipeline)
     for mart in GROUP_MARTS:
         assert query(pipeline, f"select count(*) as n from lr.{mart}") == [{"n": 0}]
     for grain in ("weekly", "monthly"):
@@ -371,7 +371,7 @@ def test_group_marts_build_empty_then_match_the_rows_they_roll_up(
     # mart (the account's too) until it is finished.
     with pipeline.sql_client() as client:
         write_group_tables(client, by_group)
-    apply_transforms(pipeline)
+    run_transforms(pipeline)
     weeks = {}
     for grain in ("weekly", "monthly"):
         assert_equal(

@@ -17,7 +17,7 @@ from pipelines.cli import main
 from tests.e2e.conftest import Loader, at
 from tests.e2e.oracle import ask
 from tests.e2e.test_transforms import rounded
-from transforms import apply_transforms
+from transforms import run_transforms
 from transforms.tables import report_tables
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,7 +132,7 @@ def test_days_of_an_unfinished_load_reach_no_mart_until_it_finishes(
             " where report_date = %s",
             day,
         )
-    apply_transforms(loader.pipeline)
+    run_transforms(loader.pipeline)
 
     assert unfinished(loader) == [
         {"load_id": "1999999999.5", "table_name": "chats_total_chats", "report_date": day}
@@ -204,7 +204,7 @@ def test_a_load_killed_in_its_load_step_is_not_served_until_finished(
     )
     assert crashed.returncode == -9, crashed.stderr[-2000:]
 
-    apply_transforms(killed.pipeline)
+    run_transforms(killed.pipeline)
     left = unfinished(killed)
     assert {r["table_name"] for r in left} & set(LOADED), "no table was merged before the kill"
     days = {r["report_date"] for r in left if r["report_date"] is not None}

@@ -19,7 +19,7 @@ from pipelines.cli import main
 from sources.livechat_emulator import Emulator
 from tests.e2e.conftest import Loader, at
 from tests.postgres import create_database
-from transforms import apply_transforms, model_names
+from transforms import model_names, run_transforms
 
 TODAY = dt.date(2026, 11, 18)
 DAY = dt.date(2026, 11, 1)
@@ -72,7 +72,7 @@ def load(emulator: Emulator, folder: Path, name: str, database: str | None) -> L
     loader = Loader(emulator, folder / "livechat.duckdb", f"bits_{name}", postgres=database)
     for start, end in HISTORIES[name]:
         loader.run(TODAY, start_date=start, end_date=end, backfill=True, **GROUPS)
-    apply_transforms(loader.pipeline)
+    run_transforms(loader.pipeline)
     return loader
 
 
@@ -140,7 +140,7 @@ def test_duckdb_and_postgres_give_the_same_bits(
     ):
         loader = Loader(emulator, tmp_path / f"{name}.duckdb", f"bits_{name}", postgres=database)
         loader.run(TODAY, **options, **GROUPS)
-        apply_transforms(loader.pipeline)
+        run_transforms(loader.pipeline)
         loaders.append(loader)
     duck, postgres = loaders
     for mart in MARTS:

@@ -14,7 +14,7 @@ from sources.livechat_emulator import Emulator, ReportsAPI
 from tests.e2e.conftest import POSTGRES_SKIP, Loader, at
 from tests.e2e.oracle import ask
 from tests.postgres import create_database
-from transforms import apply_transforms
+from transforms import run_transforms
 
 TODAY = dt.date(2026, 11, 18)
 FIRST, LAST = dt.date(2026, 9, 1), dt.date(2026, 10, 31)  # 2026-09-01 is a Tuesday
@@ -233,7 +233,7 @@ def rounded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_rebuilding_the_views_changes_nothing(loaded_marts: Any) -> None:
     _, loader = loaded_marts
     before = {m: rounded(loader.query(f"select * from lr.{m}")) for m in MARTS}
-    result = apply_transforms(loader.pipeline)
+    result = run_transforms(loader.pipeline)
     assert set(MARTS) <= set(result.built) and not result.unchanged and result.tests > 40
     assert {m: rounded(loader.query(f"select * from lr.{m}")) for m in MARTS} == before
 
@@ -371,6 +371,6 @@ def test_views_whose_columns_changed_type_are_replaced(
         client.execute_sql(
             f"create view {names['kpi_daily']} as select * from {names['int_kpi_daily']}"
         )
-    result = apply_transforms(loader.pipeline)
+    result = run_transforms(loader.pipeline)
     assert {"int_kpi_daily", "kpi_daily", "kpi_weekly"} <= set(result.built)
     assert loader.query("select * from lr.kpi_daily order by report_date") == expected

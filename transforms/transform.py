@@ -1,4 +1,4 @@
-"""Build the views on a pipeline's destination, or skip dbt when nothing they depend on changed.
+"""Run the transforms on a pipeline's destination, or skip dbt when nothing the models read changed.
 
 `transforms/__init__.py` re-exports these names, importing this module only when one is used.
 """
@@ -28,19 +28,20 @@ __all__ = [
     "NoLoadedTablesError",
     "TransformFailed",
     "TransformResult",
-    "apply_transforms",
     "expected_tables",
     "model_names",
+    "run_transforms",
 ]
 
 logger = logging.getLogger("livechat_reports")
-# Where the fingerprint of the views last built is kept (the pipeline's local state: it is
-# dropped with the state when the pipeline writes another destination, and the views with it).
-STATE_KEY = "livechat_views"
+# Where the fingerprint of the models last built is kept (the pipeline's local state: it is
+# dropped with the state when the pipeline writes another destination, and the models with it).
+# The key's value predates the name "models"; kept, so existing pipelines do not rebuild.
+FINGERPRINT_KEY = "livechat_views"
 
 
 class NoLoadedTablesError(LiveChatError):
-    """The dataset holds none of the tables a load writes: there is nothing to build views on."""
+    """The dataset holds none of the tables a load writes: there is nothing to build models on."""
 
     def __init__(self, dataset: str, where: str) -> None:
         self.dataset = dataset
@@ -53,7 +54,7 @@ class NoLoadedTablesError(LiveChatError):
 
 
 class DbtNotInstalled(ConfigurationError):
-    """dbt or the destination's dbt adapter is not installed, so the views cannot be built."""
+    """dbt or the destination's dbt adapter is not installed, so the transforms cannot run."""
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,10 @@ class TransformResult:
     """What a transform did.
 
     Attributes:
-        built: The views created or replaced, in build order (empty when unchanged).
+        built: The models created or replaced (as views), in build order (empty when unchanged).
         tests: How many of the package's data and unit tests passed.
-        unchanged: True when nothing the views depend on changed, so dbt did not run.
-        no_data: Tables the views read that were not loaded or have no rows yet; the views
+        unchanged: True when nothing the models depend on changed, so dbt did not run.
+        no_data: Tables the models read that were not loaded or have no rows yet; the models
             read them as empty, so their columns are null.
     """
 
@@ -82,25 +83,25 @@ class TransformResult:
 
 
 def model_names() -> set[str]:
-    """The views the package builds: one per model file."""
+    """The models of the transforms: one per model file (each built as a view)."""
     return {path.stem for path in (PROJECT_DIR / "models").rglob("*.sql")}
 
 
-def apply_transforms(
+def run_transforms(
     pipeline: Pipeline,
     *,
     force: bool = True,
     every_test: bool | None = None,
     announce: Callable[[str], object] | None = logger.info,
 ) -> TransformResult:
-    """Build the views with dbt (and run the package's tests), or skip it when nothing changed.
+    """Build the models with dbt and run their tests, or skip dbt when nothing changed.
 
     Args:
         pipeline: The pipeline whose dataset holds the loaded tables.
         force: Build even when the package and the tables' columns are as last built.
         every_test: Run every test of the package (the models' tests and the unit tests),
             not only the loaded tables' grain tests. Default: when `force` (the `transform`
-            command), not when a load builds the views.
+            command), not when a load runs the transforms.
         announce: Where the one-line `note` about tables without data goes (the log by
             default; None keeps it for the caller).
 
@@ -119,12 +120,12 @@ def apply_transforms(
         existing = {table for table, _, _ in columns}
         if not existing & set(report_tables()):
             raise NoLoadedTablesError(client.dataset_name, _where(pipeline))
-        views = _existing_views(client)
+        built = _built_models(client)
         no_data = _tables_without_rows(client, existing, expected_tables(report_tables(), existing))
     config = pipeline.destination_client().config
     destination_type = config.destination_type
     digest = fingerprint(PROJECT_DIR, columns, _versions(destination_type))
-    if not force and digest == _recorded(pipeline) and model_names() <= views:
+    if not force and digest == _recorded(pipeline) and model_names() <= built:
         logger.info("Views unchanged: the package and the loaded tables' columns are as built")
         return TransformResult(unchanged=True, no_data=no_data)
     reason = missing_dbt(destination_type)
@@ -134,7 +135,7 @@ def apply_transforms(
     target = Target(destination_type, config.credentials, dataset)
     work = Path(pipeline.working_dir) / "dbt"
     build = dbt_build(target, work, select_load=not (force if every_test is None else every_test))
-    pipeline.set_local_state_val(STATE_KEY, digest)
+    pipeline.set_local_state_val(FINGERPRINT_KEY, digest)
     models = model_names()
     result = TransformResult(build.models(models), build.tests(models), no_data=no_data)
     if result.note and announce is not None:
@@ -144,7 +145,7 @@ def apply_transforms(
 
 def _recorded(pipeline: Pipeline) -> str | None:
     try:
-        return str(pipeline.get_local_state_val(STATE_KEY))
+        return str(pipeline.get_local_state_val(FINGERPRINT_KEY))
     except KeyError:
         return None
 
@@ -168,7 +169,8 @@ def _dataset_columns(client: Any) -> list[tuple[str, str, str]]:
     return [(str(t), str(c), str(d)) for t, c, d in rows or []]
 
 
-def _existing_views(client: Any) -> set[str]:
+def _built_models(client: Any) -> set[str]:
+    """The views in the dataset: the models built there (and any view of the user's own)."""
     rows = client.execute_sql(
         "select table_name from information_schema.views where table_schema = %s",
         client.dataset_name,

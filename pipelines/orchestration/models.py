@@ -1,10 +1,10 @@
-"""The dbt package's models as Dagster assets (dagster-dbt), downstream of the report assets.
+"""The transforms' models as Dagster assets (dagster-dbt), downstream of the report assets.
 
 dagster-dbt reads the package from a manifest; `prepare_manifest` writes one with `dbt parse`
 into a cache folder (`~/.cache/livechat-reports/`, outside the package) when it is missing or
 older than the package.
 The package's sources (the loaded tables) are mapped to the report assets that load them, so
-the lineage runs from each report to the views that read it.
+the lineage runs from each report to the models that read it.
 """
 
 # No `from __future__ import annotations`: Dagster reads the asset functions' annotations
@@ -87,8 +87,8 @@ def _newest_package_file() -> float:
     return max(p.stat().st_mtime for p in files)
 
 
-class ViewsTranslator(DagsterDbtTranslator):
-    """Models are `livechat_views/<model>`; a loaded table is the report asset that loads it."""
+class ModelsTranslator(DagsterDbtTranslator):
+    """Models are `livechat_views/<model>` (keys users know); a loaded table, its report's asset."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         """Return the asset of a model, or of the report behind a source table."""
@@ -99,24 +99,24 @@ class ViewsTranslator(DagsterDbtTranslator):
         return AssetKey([f"{KEY_PREFIX}_views", name])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        """Put the views beside the reports."""
+        """Put the models beside the reports (group `livechat_views`)."""
         return f"{GROUP}_views"
 
 
-def view_assets(project: DbtProject | None = None) -> AssetsDefinition:
-    """Build the view assets: `dbt build` of the package (models and tests) on the warehouse."""
+def model_assets(project: DbtProject | None = None) -> AssetsDefinition:
+    """Build the model assets: `dbt build` of the transforms (models and tests) on the warehouse."""
     project = project or dbt_project()
     manifest = prepare_manifest(project)
 
     @dbt_assets(
         manifest=manifest,
         project=project,
-        dagster_dbt_translator=ViewsTranslator(),
+        dagster_dbt_translator=ModelsTranslator(),
         name="livechat_dbt",
         pool=POOL,
         retry_policy=RETRY_POLICY,
     )
-    def livechat_views(
+    def livechat_models(
         context: AssetExecutionContext, dbt: DbtCliResource, warehouse: LiveChatWarehouse
     ) -> Iterator[Any]:
         variables = json.dumps({"livechat_schema": warehouse.stored_dataset()})
@@ -138,7 +138,7 @@ def view_assets(project: DbtProject | None = None) -> AssetsDefinition:
                 allow_retries=False,
             ) from error
 
-    return livechat_views
+    return livechat_models
 
 
 def failed_tests(invocation: DbtCliInvocation) -> list[str] | None:
@@ -154,7 +154,7 @@ def failed_tests(invocation: DbtCliInvocation) -> list[str] | None:
 
 
 def dbt_resource(project: DbtProject | None = None) -> DbtCliResource:
-    """The dbt CLI resource the view assets run with."""
+    """The dbt CLI resource the model assets run with."""
     project = project or dbt_project()
     return DbtCliResource(
         project_dir=project,
