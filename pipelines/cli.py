@@ -204,14 +204,10 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_transform(args: argparse.Namespace) -> int:
     """Run `livechat-reports transform`: build the views and run the package's tests."""
     from pipelines.livechat_reports import build_pipeline
-    from transforms import NoLoadedTablesError, run_transforms
+    from transforms import run_transforms
 
     pipeline = build_pipeline(args.pipeline_name, args.destination, args.dataset, args.duckdb_file)
-    try:
-        result = run_transforms(pipeline, announce=None)
-    except NoLoadedTablesError as error:
-        print(error, file=sys.stderr)
-        return EXIT_BAD_INPUT
+    result = run_transforms(pipeline, announce=None)
     print(
         f"Built {len(result.built)} views in dataset `{pipeline.dataset_name}`;"
         f" {result.tests} tests passed."

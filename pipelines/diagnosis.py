@@ -28,6 +28,7 @@ from pipelines.errors import (
 )
 from sources.livechat.exceptions import LiveChatAPIError, LiveChatError
 from transforms.runner import TransformFailed
+from transforms.transform import NoLoadedTablesError
 
 # HTTP answers that a later attempt cannot change: the account's token or settings are wrong.
 FINAL_STATUSES = frozenset({400, 401, 403, 404, 422})
@@ -75,6 +76,8 @@ def diagnose(error: BaseException, command: str = "load") -> Diagnosis:
                 return Diagnosis(Kind.BAD_INPUT, message)
     later = _later_or_final(chain)
     for item in chain:
+        if isinstance(item, NoLoadedTablesError):  # a wrong dataset or file, or none loaded yet
+            return Diagnosis(Kind.BAD_INPUT, str(item))
         if isinstance(item, TransformFailed):
             loaded = "The data is loaded, but the views are not: " if command != "transform" else ""
             return Diagnosis(later, f"{loaded}{item}")

@@ -22,6 +22,7 @@ from pipelines.dashboard.command import validate_options
 from pipelines.dashboard.read import DashboardError, DatabaseBusy, Marts, Reader, duckdb_reader
 from pipelines.diagnosis import Diagnosis, Kind, diagnose
 from sources.livechat.exceptions import ConfigurationError, LiveChatAPIError
+from transforms.transform import NoLoadedTablesError
 
 
 def api_error(status: int | None) -> LiveChatAPIError:
@@ -52,6 +53,10 @@ ERRORS: dict[str, tuple[Callable[[], BaseException], Kind]] = {
     "no answer": (lambda: api_error(None), Kind.MAY_PASS_LATER),
     "locked DuckDB file": (locked_file, Kind.MAY_PASS_LATER),
     "Ctrl-C": (KeyboardInterrupt, Kind.INTERRUPTED),
+    "no loaded tables": (
+        lambda: NoLoadedTablesError("livechat_reports", "in /data/livechat.duckdb"),
+        Kind.BAD_INPUT,
+    ),
 }
 
 
