@@ -19,6 +19,7 @@ from dlt.common.destination import Destination, TLoaderFileFormat
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
+from dlt.pipeline.helpers import retry_schema_update
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.destination import held_open, probe_destination
@@ -566,7 +567,30 @@ def _extract_normalize_load(
     # for the many small jobs of an incremental run, not for a large backfill.
     rows = sum(tally.rows_by_table().values())
     with tally.step("load"), writing, held_open(database if rows <= HOLD_OPEN_ROWS else None):
-        return pipeline.load(workers=load_workers(pipeline))
+        return load_step(pipeline)
+
+
+# Loads of several processes (shards) into one new dataset race to create its schema and tables.
+SCHEMA_UPDATE_ATTEMPTS = 3
+
+
+def load_step(pipeline: Pipeline) -> Any:
+    """Run dlt's load step, again when another process created a schema or table at once.
+
+    When two sessions create one schema or table, the loser's CREATE fails (on PostgreSQL it
+    waits for the winner, then violates a catalog index). dlt then raises a schema update error,
+    which its `retry_schema_update` says is safe to retry: the package is untouched, and the
+    next attempt reads the destination again and applies only what is still missing.
+    """
+    retryable = retry_schema_update()
+    for attempt in range(1, SCHEMA_UPDATE_ATTEMPTS + 1):
+        try:
+            return pipeline.load(workers=load_workers(pipeline))
+        except PipelineStepFailed as error:
+            if attempt == SCHEMA_UPDATE_ATTEMPTS or not retryable(error):
+                raise
+            logger.info("Another load changed the dataset's schema at once; loading again")
+    raise AssertionError("unreachable")
 
 
 def refuse_changed_meaning(pipeline: Pipeline, load: ShardLoad) -> None:
