@@ -57,6 +57,7 @@ from sources.livechat.credentials import (
 from sources.livechat.exceptions import ConfigurationError
 from sources.livechat.meaning import DatasetMeaningChanged, changes
 from sources.livechat.shard import Account as SourceAccount
+from sources.livechat.shard import fetch_slots
 
 from .accounts_file import NAME, AccountsFile, FileAccount, configured_accounts_file
 from .livechat_reports import LoadSummary, build_pipeline, run_load
@@ -745,7 +746,8 @@ def run_accounts(
         credentials: Destination credentials, when not configured the dlt way.
         shards: How many shards the accounts are spread over (`shard_of_account`).
         only_shards: Load only the accounts of these shards (`--shards`); default all.
-        concurrency: Shards loading at once (their requests overlap, their writes take turns).
+        concurrency: Shards fetching at once (their requests overlap, their writes take turns;
+            as many again may wait for or run their load steps meanwhile).
         account_concurrency: Accounts of a shard fetched at once (default: the shard's
             `max_concurrency`); their requests share the shard's pool.
         transform: Whether to build the views after the loads (when at least one succeeded).
@@ -781,7 +783,10 @@ def run_accounts(
 
     import_shared_modules()
     name_accounts_in_logs()
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="shard") as pool:
+    # `concurrency` shards fetch at once; as many again may wait for or run their load steps,
+    # so the next shards' requests overlap those steps (`fetch_slots`).
+    workers = min(len(grouped), 2 * concurrency) or 1
+    with fetch_slots(concurrency), ThreadPoolExecutor(workers, thread_name_prefix="shard") as pool:
         list(pool.map(load, grouped))
     outcome = ManyAccountsResult([results[a.name] for a in accounts if a.name in results])
     loaded = [k for k, members in grouped.items() if any(results[a.name].summary for a in members)]
