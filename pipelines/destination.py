@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
-import dlt
 from dlt.common.destination.exceptions import SqlClientNotAvailable
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.pipeline import Pipeline
 
 LOADS_TABLE = "_dlt_loads"
 logger = logging.getLogger("livechat_reports")
-
-# DuckDB's settings for the loads, unless `[destination.duckdb.credentials] global_config`
-# names them. DuckDB sizes itself for a query engine with the machine to itself: a memory limit
-# of 80% of the machine's memory (18.8 GiB here) and a thread per core. A load step writes one
-# table at a time (`load_workers`) and the shards of a process take turns, so neither helps it,
-# and the memory DuckDB keeps is most of a shard run's peak: 300 accounts in 3 shards peaked
-# at 412 MB with DuckDB's defaults and at 352 MB with these, for the same CPU time. Above the
-# limit DuckDB writes its buffers to a temporary file next to the database instead.
-DUCKDB_SETTINGS: dict[str, Any] = {"memory_limit": "64MB", "threads": 1}
-SETTINGS_KEY = "destination.duckdb.credentials.global_config"
 
 
 class DestinationUnusable(Exception):
@@ -39,23 +27,6 @@ class DestinationUnusable(Exception):
     def __init__(self, destination: str) -> None:
         self.destination = destination
         super().__init__(f"Cannot open the destination `{destination}`")
-
-
-def duckdb_settings() -> dict[str, Any]:
-    """DuckDB's global settings for the loads: `DUCKDB_SETTINGS`, under the configured ones.
-
-    The destination is given its credentials as an object (`destination_for`), whose settings
-    dlt does not merge with the configured ones, so they are merged here.
-    """
-    settings = dict(DUCKDB_SETTINGS)
-    for accessor in (dlt.config, dlt.secrets):
-        try:
-            configured = accessor.get(SETTINGS_KEY, dict)
-        except Exception:  # unreadable: dlt's own reading reports it where it matters
-            continue
-        if isinstance(configured, Mapping):
-            settings.update(configured)
-    return settings
 
 
 def check_destination(pipeline: Pipeline) -> None:

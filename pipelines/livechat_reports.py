@@ -22,7 +22,7 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.destination import check_destination, duckdb_settings, held_open
+from pipelines.destination import check_destination, held_open
 from sources.livechat import livechat_reports, shard_of
 from sources.livechat.cursors import STATE_KEY
 from sources.livechat.exceptions import LiveChatError
@@ -156,7 +156,6 @@ def destination_for(
     # imports SQLAlchemy (about 0.65 s of every run's CPU).
     file = DuckDbCredentials()
     file.database = duckdb_path(duckdb_file)
-    file.global_config = duckdb_settings()
     return dlt.destinations.duckdb(file, **options)
 
 
