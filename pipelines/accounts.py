@@ -57,7 +57,7 @@ from sources.livechat.credentials import (
 from sources.livechat.exceptions import ConfigurationError
 from sources.livechat.meaning import DatasetMeaningChanged, changes
 from sources.livechat.shard import Account as SourceAccount
-from sources.livechat.shard import AccountRun
+from sources.livechat.shard import AccountRun, fetch_slots
 
 from .accounts_file import NAME, AccountsFile, FileAccount, configured_accounts_file
 from .livechat_reports import LoadSummary, build_pipeline, load_source
@@ -826,7 +826,8 @@ def run_accounts(
         dataset_name: The shared dataset.
         duckdb_file: The DuckDB file (see `duckdb_path`).
         credentials: Destination credentials, when not configured the dlt way.
-        concurrency: Shards loading at once (their requests overlap, their writes take turns).
+        concurrency: Shards fetching at once (their requests overlap, their writes take turns;
+            as many again may wait for or run their load steps meanwhile).
         transform: Whether to build the views after the loads (when at least one succeeded).
         on_done: Called with each account's result as its shard finishes.
 
@@ -847,7 +848,10 @@ def run_accounts(
 
     import_shared_modules()
     name_accounts_in_logs()
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="shard") as pool:
+    # `concurrency` shards fetch at once; as many again may wait for or run their load steps,
+    # so the next shards' requests overlap those steps (`fetch_slots`).
+    workers = min(len(planned), 2 * concurrency) or 1
+    with fetch_slots(concurrency), ThreadPoolExecutor(workers, thread_name_prefix="shard") as pool:
         list(pool.map(load, planned))
     outcome = ManyAccountsResult(plan.results())
     loaded = [k for k, run in planned.items() if any(r.summary for r in run.results)]

@@ -19,8 +19,10 @@ CPU time of this process (the emulator), the requests the emulator answered agai
 (rows of the `report_requests` lineage table, one per page asked for, and their attempts), the
 request bound (requests x latency / (min(shards, shard concurrency) x max_concurrency)), the
 ratio of wall time to it, the loads the run added (`_dlt_loads` rows), the load ids per data
-table (min..max over the tables; `chats_total_chats` alone too) and the staging datasets. The
-rows also go to bench-results/bench_shards.json.
+table (min..max over the tables; `chats_total_chats` alone too) and the staging datasets; also
+the requests in flight, sampled every 0.25 s (mean, and per 10 s of the load: the stretches where
+fewer than the run's concurrency are in flight show where the load does not request). The rows
+also go to bench-results/bench_shards.json, each load's output to bench-results/logs/.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -98,6 +101,8 @@ class Result:
     planned_pages: int  # rows of report_requests
     planned_attempts: int  # their attempts, retries included
     max_in_flight: int
+    mean_in_flight: float  # requests in flight, sampled every 0.25 s over the load
+    in_flight_by_10s: list[float]  # their mean per 10 s of the load: where the requests stall
     bound_seconds: float
     ratio_to_bound: float
     loads: int  # rows of _dlt_loads the run added
@@ -179,6 +184,25 @@ def run_child(command: list[str], env: dict[str, str], cwd: Path) -> dict[str, A
     }
 
 
+@contextmanager
+def sampled_in_flight(emulator: Emulator, every: float = 0.25) -> Iterator[list[int]]:
+    """Sample the emulator's requests in flight meanwhile (the list fills as it runs)."""
+    samples: list[int] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(every):
+            samples.append(emulator.stats.in_flight)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield samples
+    finally:
+        done.set()
+        thread.join()
+
+
 def duckdb_reader(path: Path) -> Callable[[str], list[tuple[Any, ...]]]:
     import duckdb
 
@@ -257,10 +281,14 @@ def measure(
             command += ["--duckdb-file", str(work / "bench.duckdb")]
             reader = duckdb_reader(work / "bench.duckdb")
         emulator.stats.reset()
-        figures = run_child(command, env, work)
+        with sampled_in_flight(emulator) as samples:
+            figures = run_child(command, env, work)
         requests = emulator.stats.total()
         max_in_flight = emulator.stats.max_in_flight
         found = destination_figures(reader)
+        logs = ROOT / "bench-results" / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        (logs / f"{config.name}_{config.destination}.log").write_text(figures["output"])
     at_once = min(config.shards, DEFAULT_SHARD_CONCURRENCY)
     total_concurrency = at_once * args.max_concurrency
     bound = requests * args.latency_ms / 1000 / total_concurrency
@@ -285,6 +313,11 @@ def measure(
         planned_pages=found["pages"],
         planned_attempts=found["attempts"],
         max_in_flight=max_in_flight,
+        mean_in_flight=round(sum(samples) / len(samples), 1) if samples else 0.0,
+        in_flight_by_10s=[
+            round(sum(chunk) / len(chunk), 1)
+            for chunk in (samples[i : i + 40] for i in range(0, len(samples), 40))
+        ],
         bound_seconds=round(bound, 1),
         ratio_to_bound=round(figures["seconds"] / bound, 2) if bound else 0.0,
         loads=found["loads"],
@@ -306,6 +339,7 @@ COLUMNS = (
     ("cpu s", lambda r: r.child_cpu_seconds),
     ("emu cpu s", lambda r: r.emulator_cpu_seconds),
     ("rss MB", lambda r: r.peak_rss_mb),
+    ("in flight", lambda r: f"{r.mean_in_flight}/{r.max_in_flight}"),
     ("requests", lambda r: r.requests),
     ("plan", lambda r: f"{r.planned_pages}/{r.planned_attempts}"),
     ("bound s", lambda r: r.bound_seconds),

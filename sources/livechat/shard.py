@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,6 +218,45 @@ class RunStopped(Exception):
     """The run was stopped (interrupted) while this account was being fetched."""
 
 
+class FetchSlots:
+    """How many shards of a process fetch at once, whatever the number loading.
+
+    A shard takes a slot when its first account starts and gives it back when its last account
+    is fetched, before its normalize and load steps, which take turns with the other shards'
+    (`load_lock`): the next shard's requests then overlap those steps instead of waiting for
+    them. Without slots (one shard, Dagster) a shard fetches as soon as it runs.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self._slots = threading.Semaphore(slots)
+
+    def take(self, stopped: threading.Event) -> bool:
+        """Wait for a slot; False when the run stopped first."""
+        while not self._slots.acquire(timeout=0.5):
+            if stopped.is_set():
+                return False
+        return True
+
+    def give(self) -> None:
+        """Give a slot back."""
+        self._slots.release()
+
+
+# The fetch slots of the shards this process loads (`fetch_slots`); None: no limit.
+_FETCH_SLOTS: FetchSlots | None = None
+
+
+@contextmanager
+def fetch_slots(slots: int) -> Iterator[None]:
+    """Let at most `slots` shards of this process fetch at once meanwhile (see `FetchSlots`)."""
+    global _FETCH_SLOTS
+    previous, _FETCH_SLOTS = _FETCH_SLOTS, FetchSlots(slots)
+    try:
+        yield
+    finally:
+        _FETCH_SLOTS = previous
+
+
 class ShardFetch:
     """Fetches the accounts of a run, `concurrency` at a time, and serves their outcomes in order.
 
@@ -243,10 +283,15 @@ class ShardFetch:
         self._lock = threading.Lock()
         self._futures: list[Future[AccountOutcome]] | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._slots: FetchSlots | None = None  # the slot this shard holds while it fetches
+        self._left = len(self.accounts)  # accounts not yet fetched
 
     def _start(self) -> list[Future[AccountOutcome]]:
         with self._lock:
             if self._futures is None:
+                slots = _FETCH_SLOTS
+                if slots is not None and self._left and slots.take(self._stopped):
+                    self._slots = slots
                 self._executor = ThreadPoolExecutor(
                     max_workers=self._concurrency, thread_name_prefix="account"
                 )
@@ -256,10 +301,21 @@ class ShardFetch:
             return self._futures
 
     def _fetch(self, account: AccountRun) -> AccountOutcome:
-        outcome = fetch_account(account, self._cursors, self._stopped)
-        if self._on_done is not None:
-            self._on_done(outcome)
-        return outcome
+        try:
+            outcome = fetch_account(account, self._cursors, self._stopped)
+            if self._on_done is not None:
+                self._on_done(outcome)
+            return outcome
+        finally:
+            with self._lock:
+                self._left -= 1
+                if self._left == 0:
+                    self._give_slot()
+
+    def _give_slot(self) -> None:
+        if self._slots is not None:
+            self._slots.give()
+            self._slots = None
 
     def outcomes(self) -> Iterator[AccountOutcome]:
         """Each account's outcome, in account order, as soon as it is in."""
@@ -282,6 +338,8 @@ class ShardFetch:
             self._pool.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._give_slot()  # fetches cancelled before they began never gave it
 
 
 def report_batches(spec: ReportSpec, fetch: ShardFetch) -> Iterator[Any]:
