@@ -166,11 +166,13 @@ def fetch_reports(
 ) -> dict[str, tuple[ReportRows | None, dict[str, Any]]]:
     """Fetch an account's reports, several at once; return each one's rows and cursor state.
 
-    Reports are asked for concurrently, as many as the account's client has request slots,
-    so that reports of one request each (most of a daily run) do not wait for one another;
-    their requests still share the client's pool, which caps the requests in flight. After
-    a report fails, no report not yet begun is asked for, and the first failure in registry
-    order is raised once the reports in flight are done.
+    The first report is asked for alone: an account whose token was revoked, or an API that
+    does not answer, fails it and makes one request (and one series of retries), not one per
+    report at once. The others are then asked for concurrently, as many as the account's
+    client has request slots, so that reports of one request each (most of a daily run) do not
+    wait for one another; their requests share the client's pool, which caps the requests in
+    flight. After a report fails, no report not yet begun is asked for, and the first failure
+    in registry order is raised once the reports in flight are done.
 
     Returns:
         Rows (None when a report had nothing to load) and the report's cursor state after
@@ -204,9 +206,19 @@ def fetch_reports(
             failed.set()
             raise
 
-    workers = max(1, min(len(specs), account.client.max_concurrency))
+    if not specs:
+        return {}
+    first: Future[ReportRows | None] = Future()
+    try:
+        first.set_result(one(specs[0]))
+    except Exception as failure:
+        first.set_exception(failure)
+    rest = specs[1:]
+    workers = max(1, min(len(rest), account.client.max_concurrency))
     with ThreadPoolExecutor(workers, thread_name_prefix="report") as executor:
-        futures = [executor.submit(contextvars.copy_context().run, one, spec) for spec in specs]
+        futures = [first] + [
+            executor.submit(contextvars.copy_context().run, one, spec) for spec in rest
+        ]
     errors = [error for f in futures if (error := f.exception()) is not None]
     if errors:
         raise errors[0]

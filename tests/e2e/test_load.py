@@ -161,13 +161,20 @@ def test_reports_of_one_request_each_are_asked_for_at_once(
     """A daily run's series reports ask one request each: they share the pool, not a queue.
 
     Asked for one report after another, such a run never had more than one request in flight,
-    and waited a round trip per report.
+    and waited a round trip per report. The first report goes alone (an account that fails it
+    makes one request), then the rest at once.
     """
     from sources.livechat_emulator import Switches
 
     emulator = make_emulator(now=at(TODAY, 15), switches=Switches(latency_ms=30))
     loader = Loader(emulator, tmp_path / "lc.duckdb")
-    reports = ["chats_total_chats", "chats_ratings", "chats_duration", "chats_missed_chats"]
+    reports = [
+        "chats_total_chats",
+        "chats_ratings",
+        "chats_duration",
+        "chats_missed_chats",
+        "chats_engagement",
+    ]
     loader.run(
         TODAY,
         start_date=dt.date(2026, 9, 1),
