@@ -15,7 +15,7 @@ from pathlib import Path
 # What dbt reads from the package folder; its own output (target/, logs/) is elsewhere.
 PACKAGE_FILES = (
     "dbt_project.yml",
-    "profiles.yml",
+    "profiles",
     "selectors.yml",
     "models",
     "macros",

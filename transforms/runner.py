@@ -5,7 +5,7 @@ environment is activated), not inside the command's process: dbt keeps global st
 adapters, its loggers, the current directory while it runs), and dbt-duckdb keeps the DuckDB
 file open in its process until that process exits, which would lock the file against every
 later reader. The child gets the pipeline's credentials as environment variables of its own
-(the variables the profiles in `profiles.yml` read, one profile per destination type), never
+(the variables the profiles in `profiles/profiles.yml` read, one profile per destination type), never
 on its command line or in a file; the dataset is the dbt variable `source_dataset_name`.
 Its target and log folders are in the pipeline's working directory, so the package folder stays
 clean and dbt's partial parsing carries over between runs (dbt parses only the files that
@@ -42,6 +42,9 @@ from sources.livechat.exceptions import LiveChatError
 from .fingerprint import package_files
 
 PROJECT_DIR = Path(__file__).parent
+# The shipped profiles, in a folder of their own: dbt run from transforms/ reads the user's
+# ~/.dbt/profiles.yml (or --profiles-dir), never these by accident.
+PROFILES_DIR = PROJECT_DIR / "profiles"
 # dbt's node statuses that fail a build ("skipped" nodes only follow a failure).
 FAILED_STATUSES = ("fail", "error", "runtime error")
 # What a load builds (the selector in selectors.yml): every model, and the grain tests of the
@@ -92,7 +95,7 @@ class Target:
     """Where dbt builds: the profile (destination type), its connection, and the dataset.
 
     Attributes:
-        profile: The profile in profiles.yml (`duckdb`, `postgres`).
+        profile: The profile in profiles/profiles.yml (`duckdb`, `postgres`).
         credentials: The pipeline's destination credentials (a dlt credentials object).
         dataset: The dataset (schema) that holds the loaded tables and gets the models.
     """
@@ -175,7 +178,7 @@ def _run_dbt(
         "--log-format", "json", "--log-format-file", "debug", "--no-use-colors",
         command,
         "--project-dir", str(PROJECT_DIR),
-        "--profiles-dir", str(PROJECT_DIR),
+        "--profiles-dir", str(PROFILES_DIR),
         "--profile", target.profile,
         "--vars", json.dumps({"source_dataset_name": target.dataset}),
         "--target-path", str(target_dir),

@@ -26,6 +26,7 @@ from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from transforms import PROJECT_DIR
+from transforms.runner import PROFILES_DIR
 
 from .loads import GROUP, KEY_PREFIX, POOL, RETRY_POLICY
 from .warehouse import LiveChatWarehouse
@@ -51,7 +52,7 @@ def dbt_project() -> DbtProject:
     return DbtProject(
         project_dir=PROJECT_DIR,
         target_path=TARGET_DIR,
-        profiles_dir=PROJECT_DIR,
+        profiles_dir=PROFILES_DIR,
         profile=PROFILE,
     )
 
@@ -81,7 +82,7 @@ def prepare_manifest(project: DbtProject) -> Path:
 
 
 def _newest_package_file() -> float:
-    files = [PROJECT_DIR / "dbt_project.yml", PROJECT_DIR / "profiles.yml"]
+    files = [PROJECT_DIR / "dbt_project.yml", PROFILES_DIR / "profiles.yml"]
     for folder in ("models", "macros", "tests"):
         files.extend(p for p in (PROJECT_DIR / folder).rglob("*") if p.is_file())
     return max(p.stat().st_mtime for p in files)
@@ -158,7 +159,7 @@ def dbt_resource(project: DbtProject | None = None) -> DbtCliResource:
     project = project or dbt_project()
     return DbtCliResource(
         project_dir=project,
-        profiles_dir=str(PROJECT_DIR),
+        profiles_dir=str(PROFILES_DIR),
         profile=PROFILE,
         dbt_executable=dbt_executable(),
     )

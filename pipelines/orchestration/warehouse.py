@@ -51,7 +51,7 @@ class LiveChatWarehouse(ConfigurableResource):  # type: ignore[type-arg]
         """Point the dbt package's `livechat` profile at this destination while dbt starts.
 
         Sets `LIVECHAT_DBT_TARGET` and the target's connection variables (the profile in
-        transforms/profiles.yml reads them), and restores the environment afterwards.
+        transforms/profiles/profiles.yml reads them), and restores the environment afterwards.
         """
         values = {"LIVECHAT_DBT_TARGET": self.destination}
         if self.destination == "duckdb":

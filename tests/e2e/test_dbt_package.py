@@ -81,7 +81,7 @@ def test_the_package_runs_by_hand_with_the_profile_it_ships(loaded: Path, tmp_pa
     env = {"LIVECHAT_DUCKDB_PATH": str(loaded)}
     target = ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
     done = dbt(
-        "build", "--profiles-dir", ".", "--project-dir", ".", *target, cwd=PROJECT_DIR, env=env
+        "build", "--profiles-dir", "profiles", "--project-dir", ".", *target, cwd=PROJECT_DIR, env=env
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "ERROR=0" in done.stdout and "PASS=" in done.stdout
@@ -106,7 +106,7 @@ def test_a_mistyped_schema_fails_the_build_and_leaves_the_views_alone(
     target = ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
     mistyped = ["--vars", "{livechat_schema: livechat_reportz}"]
     done = dbt(
-        "build", "--profiles-dir", ".", "--project-dir", ".", *target, *mistyped,
+        "build", "--profiles-dir", "profiles", "--project-dir", ".", *target, *mistyped,
         cwd=PROJECT_DIR, env=env,
     )  # fmt: skip
     assert done.returncode != 0, done.stdout[-3000:]
@@ -122,7 +122,7 @@ def test_a_mistyped_schema_fails_the_build_and_leaves_the_views_alone(
 
 def test_dbt_never_creates_a_duckdb_file(loaded: Path, tmp_path: Path) -> None:
     target = ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
-    build = ("build", "--profiles-dir", ".", "--project-dir", ".", *target)
+    build = ("build", "--profiles-dir", "profiles", "--project-dir", ".", *target)
     stray = PROJECT_DIR / "livechat.duckdb"
     assert not stray.exists()
     try:
