@@ -48,7 +48,15 @@ from dlt.common.configuration.utils import deserialize_value
 from dlt.common.typing import AnyType, TSecretValue
 from dlt.pipeline.pipeline import Pipeline
 
-from sources.livechat import AccountOverrides, LoadOptions, ShardLoad, build_load, resolve_options
+from sources.livechat import (
+    AccountOverrides,
+    LoadOptions,
+    ShardLoad,
+    SharedFetching,
+    build_load,
+    resolve_options,
+    shared_fetching,
+)
 from sources.livechat.credentials import (
     LiveChatCredentials,
     OAuthCredentials,
@@ -57,7 +65,7 @@ from sources.livechat.credentials import (
 from sources.livechat.exceptions import ConfigurationError
 from sources.livechat.meaning import DatasetMeaningChanged, changes
 from sources.livechat.shard import Account as SourceAccount
-from sources.livechat.shard import AccountRun, fetch_slots
+from sources.livechat.shard import AccountRun
 
 from .accounts_file import NAME, AccountsFile, FileAccount, configured_accounts_file
 from .livechat_reports import LoadSummary, build_pipeline, load_source
@@ -582,10 +590,14 @@ class Plan:
     Attributes:
         shards: Each shard's run, in shard order.
         accounts: The accounts loaded, in the order given.
+        concurrency: How many shards fetch at once.
+        shared: The fetch slots and request pool those shards share (None: one shard).
     """
 
     shards: dict[int, ShardRun]
     accounts: list[Account]
+    concurrency: int = DEFAULT_SHARD_CONCURRENCY
+    shared: SharedFetching | None = None
 
     def results(self) -> list[AccountResult]:
         """Every account's result, in the order the accounts were given."""
@@ -604,6 +616,7 @@ def plan_shards(
     pipeline_name: str,
     shards: int = DEFAULT_SHARDS,
     only_shards: Sequence[int] | None = None,
+    concurrency: int = DEFAULT_SHARD_CONCURRENCY,
 ) -> Plan:
     """Build the source of each shard a run loads, once per command, before any request.
 
@@ -617,6 +630,8 @@ def plan_shards(
         pipeline_name: The command's pipeline name (each shard's is `shard_pipeline_name`).
         shards: How many shards the accounts are spread over (`shard_of_account`).
         only_shards: Build only the shards of these numbers (`--shards`); default all.
+        concurrency: How many shards fetch at once when the plan runs (`run_accounts`); the
+            shards share their fetch slots and a request pool of `max_concurrency` per slot.
 
     Raises:
         AccountConfigError: When `only_shards` names a shard that does not exist.
@@ -624,6 +639,8 @@ def plan_shards(
     """
     grouped = selected_shards(accounts, shards, only_shards)
     resolved = resolve_options(options, credentials_required=False) if grouped else options
+    at_once = min(concurrency, len(grouped))
+    shared = shared_fetching(resolved, at_once) if at_once > 1 else None
     planned: dict[int, ShardRun] = {}
     for shard, members in grouped.items():
         name = shard_pipeline_name(pipeline_name, shard)
@@ -635,11 +652,15 @@ def plan_shards(
             return Fanout(tally, tallies[account])
 
         load = build_load(
-            resolved, under(members, resolved), progress=tally, progress_of=progress_of
+            resolved,
+            under(members, resolved),
+            progress=tally,
+            progress_of=progress_of,
+            shared=shared,
         )
         planned[shard] = ShardRun(shard, results, load, tally)
     loaded = {a.name for members in grouped.values() for a in members}
-    return Plan(planned, [a for a in accounts if a.name in loaded])
+    return Plan(planned, [a for a in accounts if a.name in loaded], max(1, at_once), shared)
 
 
 def refuse_changed_meanings(
@@ -807,11 +828,10 @@ def run_accounts(
     dataset_name: str = "livechat_reports",
     duckdb_file: str | None = None,
     credentials: Any = None,
-    concurrency: int = DEFAULT_SHARD_CONCURRENCY,
     transform: bool = True,
     on_done: Callable[[AccountResult], object] | None = None,
 ) -> ManyAccountsResult:
-    """Load shards into one dataset, `concurrency` shards at a time, then the views.
+    """Load shards into one dataset, the plan's `concurrency` shards at a time, then the views.
 
     Each shard is one pipeline (`<pipeline_name>_shard_<k>`) whose run loads all its accounts:
     one load job and one merge per table. One account's failure neither stops nor rolls back
@@ -826,8 +846,6 @@ def run_accounts(
         dataset_name: The shared dataset.
         duckdb_file: The DuckDB file (see `duckdb_path`).
         credentials: Destination credentials, when not configured the dlt way.
-        concurrency: Shards fetching at once (their requests overlap, their writes take turns;
-            as many again may wait for or run their load steps meanwhile).
         transform: Whether to build the views after the loads (when at least one succeeded).
         on_done: Called with each account's result as its shard finishes.
 
@@ -848,11 +866,16 @@ def run_accounts(
 
     import_shared_modules()
     name_accounts_in_logs()
-    # `concurrency` shards fetch at once; as many again may wait for or run their load steps,
-    # so the next shards' requests overlap those steps (`fetch_slots`).
-    workers = min(len(planned), 2 * concurrency) or 1
-    with fetch_slots(concurrency), ThreadPoolExecutor(workers, thread_name_prefix="shard") as pool:
-        list(pool.map(load, planned))
+    # `plan.concurrency` shards fetch at once (their requests overlap, their writes take turns);
+    # as many again may wait for or run their load steps, so the next shards' requests overlap
+    # those steps (`SharedFetching`).
+    workers = min(len(planned), 2 * plan.concurrency) or 1
+    try:
+        with ThreadPoolExecutor(workers, thread_name_prefix="shard") as pool:
+            list(pool.map(load, planned))
+    finally:
+        if plan.shared is not None:
+            plan.shared.close()
     outcome = ManyAccountsResult(plan.results())
     loaded = [k for k, run in planned.items() if any(r.summary for r in run.results)]
     if transform and loaded:

@@ -245,7 +245,6 @@ def load_shard(
         outcome = run_accounts(
             plan,
             **warehouse.load_arguments(),
-            concurrency=1,
             transform=False,  # the transform is its own job
         )
     except Exception as error:

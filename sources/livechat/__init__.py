@@ -28,7 +28,14 @@ from .options import SOURCE_SECTIONS, AccountOverrides, LoadOptions
 from .progress import NO_PROGRESS, Progress
 from .reports import REPORTS, REPORTS_BY_NAME
 from .settings import Settings, resolve_http, resolve_settings, validate_timezone
-from .shard import Account, AccountRun, CursorBook, ShardFetch, shard_resources
+from .shard import (
+    Account,
+    AccountRun,
+    CursorBook,
+    ShardFetch,
+    SharedFetching,
+    shard_resources,
+)
 from .windows import today_in
 
 __all__ = [
@@ -47,9 +54,11 @@ __all__ = [
     "PersonalAccessTokenCredentials",
     "ResponseShapeError",
     "ShardLoad",
+    "SharedFetching",
     "build_load",
     "livechat_reports",
     "resolve_options",
+    "shared_fetching",
 ]
 
 
@@ -260,11 +269,14 @@ def build_load(
     progress: Progress | None = None,
     progress_of: Callable[[str], Progress] | None = None,
     pipeline_name: str | None = None,
+    shared: SharedFetching | None = None,
 ) -> ShardLoad:
     """Build the source of one load (an account, or a shard's accounts), validating them all.
 
     Every account's settings are validated here, before any request. The configuration is
     read unless `options` are `resolved` already (a command of many shards reads it once).
+    `shared`: the fetch slots and request pool of the shards loaded in one process
+    (`shared_fetching`); default a pool of the load's own.
 
     Raises:
         ConfigurationError: On the first invalid setting, naming the account of several.
@@ -274,7 +286,9 @@ def build_load(
     )
     clock = clock_of(resolved)
     book = CursorBook()
-    fetch = plan_shard(resolved, clock, accounts, book, progress=progress, progress_of=progress_of)
+    fetch = plan_shard(
+        resolved, clock, accounts, book, progress=progress, progress_of=progress_of, shared=shared
+    )
     return ShardLoad(_planned_source(fetch, resolved, clock), fetch, book)
 
 
@@ -286,6 +300,7 @@ def plan_shard(
     *,
     progress: Progress | None = None,
     progress_of: Callable[[str], Progress] | None = None,
+    shared: SharedFetching | None = None,
 ) -> ShardFetch:
     """Validate every account's settings and give each its client on the shard's shared pool.
 
@@ -296,6 +311,8 @@ def plan_shard(
         cursors: Their cursors, filled before extraction.
         progress: Told every account's requests and rows; default nobody.
         progress_of: Gives each account's progress by its name; default `progress`.
+        shared: What the shards of a process share (`shared_fetching`): their requests go to
+            its pool; default a pool of this shard's own, of `max_concurrency`.
 
     Raises:
         ConfigurationError: On the first invalid setting (before any request).
@@ -306,7 +323,7 @@ def plan_shard(
         max_attempts=options.max_attempts,
         backoff_seconds=options.backoff_seconds,
     )
-    pool = RequestPool(http.max_concurrency)
+    pool = shared.pool if shared is not None else RequestPool(http.max_concurrency)
     if not accounts:
         credentials = options.credentials
         if credentials is None:
@@ -337,7 +354,25 @@ def plan_shard(
             )
         )
     concurrency = options.account_concurrency or http.max_concurrency
-    return ShardFetch(runs, cursors, concurrency, pool)
+    return ShardFetch(runs, cursors, concurrency, pool, shared=shared)
+
+
+def shared_fetching(options: LoadOptions, shards_at_once: int) -> SharedFetching:
+    """What shards loaded in one process share: `shards_at_once` fetch slots, and requests.
+
+    The pool has `max_concurrency` requests per shard fetching at once; any shard fetching may
+    use all of it.
+
+    Raises:
+        ConfigurationError: When an HTTP setting of `options` (`resolved`) is invalid.
+    """
+    http = resolve_http(
+        max_concurrency=options.max_concurrency,
+        request_timeout=options.request_timeout,
+        max_attempts=options.max_attempts,
+        backoff_seconds=options.backoff_seconds,
+    )
+    return SharedFetching.of(shards_at_once, http.max_concurrency)
 
 
 # The run's settings that every account's validation takes (the others are HTTP's or the run's).

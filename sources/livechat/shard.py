@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -236,7 +235,8 @@ class FetchSlots:
     A shard takes a slot when its first account starts and gives it back when its last account
     is fetched, before its normalize and load steps, which take turns with the other shards'
     (`load_lock`): the next shard's requests then overlap those steps instead of waiting for
-    them. Without slots (one shard, Dagster) a shard fetches as soon as it runs.
+    them. Without slots (one shard, Dagster) a shard fetches as soon as it runs. See
+    `SharedFetching`.
     """
 
     def __init__(self, slots: int) -> None:
@@ -254,19 +254,29 @@ class FetchSlots:
         self._slots.release()
 
 
-# The fetch slots of the shards this process loads (`fetch_slots`); None: no limit.
-_FETCH_SLOTS: FetchSlots | None = None
+@dataclass
+class SharedFetching:
+    """What the shards one process loads share while they fetch.
 
+    Attributes:
+        slots: How many shards fetch at once (memory: each holds its accounts' rows until
+            they are extracted).
+        pool: The requests in flight over all of them: as many as the shards fetching at once
+            would have each, so when fewer shards are left to fetch (the last of a run), their
+            requests use the whole of it instead of leaving it idle.
+    """
 
-@contextmanager
-def fetch_slots(slots: int) -> Iterator[None]:
-    """Let at most `slots` shards of this process fetch at once meanwhile (see `FetchSlots`)."""
-    global _FETCH_SLOTS
-    previous, _FETCH_SLOTS = _FETCH_SLOTS, FetchSlots(slots)
-    try:
-        yield
-    finally:
-        _FETCH_SLOTS = previous
+    slots: FetchSlots
+    pool: RequestPool
+
+    @classmethod
+    def of(cls, shards_at_once: int, max_concurrency: int) -> SharedFetching:
+        """Slots for `shards_at_once` shards, and a pool of `max_concurrency` requests each."""
+        return cls(FetchSlots(shards_at_once), RequestPool(shards_at_once * max_concurrency))
+
+    def close(self) -> None:
+        """Stop the pool's worker threads (after every shard's fetch ended)."""
+        self.pool.close()
 
 
 class ShardFetch:
@@ -285,9 +295,11 @@ class ShardFetch:
         concurrency: int,
         pool: RequestPool | None = None,
         on_done: Callable[[AccountOutcome], object] | None = None,
+        shared: SharedFetching | None = None,
     ) -> None:
         self.accounts = list(accounts)
         self._pool = pool
+        self._shared = shared  # its pool is the shards', closed by whoever made it
         self._stopped = threading.Event()
         self._cursors = cursors
         self._concurrency = concurrency
@@ -295,15 +307,15 @@ class ShardFetch:
         self._lock = threading.Lock()
         self._futures: list[Future[AccountOutcome]] | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._slots: FetchSlots | None = None  # the slot this shard holds while it fetches
+        self._slot: FetchSlots | None = None  # where the slot this shard holds goes back
         self._left = len(self.accounts)  # accounts not yet fetched
 
     def _start(self) -> list[Future[AccountOutcome]]:
         with self._lock:
             if self._futures is None:
-                slots = _FETCH_SLOTS
+                slots = self._shared.slots if self._shared is not None else None
                 if slots is not None and self._left and slots.take(self._stopped):
-                    self._slots = slots
+                    self._slot = slots
                 self._executor = ThreadPoolExecutor(
                     max_workers=self._concurrency, thread_name_prefix="account"
                 )
@@ -325,9 +337,9 @@ class ShardFetch:
                     self._give_slot()
 
     def _give_slot(self) -> None:
-        if self._slots is not None:
-            self._slots.give()
-            self._slots = None
+        if self._slot is not None:
+            self._slot.give()
+            self._slot = None
 
     def outcomes(self) -> Iterator[AccountOutcome]:
         """Each account's outcome, in account order, as soon as it is in."""
@@ -346,7 +358,7 @@ class ShardFetch:
         requests in flight are waited for), so nothing is logged after the run's last word.
         """
         self._stopped.set()
-        if self._pool is not None:
+        if self._pool is not None and self._shared is None:
             self._pool.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)

@@ -226,3 +226,30 @@ def test_per_account_pipelines_move_to_shards_without_reloading_history(
     assert {first for _, _, first, _ in migrated} == {TODAY - dt.timedelta(days=3)}
     for name in accounts:
         assert account_rows(None, "migrated", name) == account_rows(None, "control", name)
+
+
+def test_shards_left_fetching_use_the_whole_request_pool(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shards fetching at once share one pool: `max_concurrency` per shard, in total.
+
+    Shard 0's only account fails at its first request, so shard 1 soon fetches alone: its
+    requests then use the whole pool (4), where a pool of its own would have kept them at 2.
+    """
+    from sources.livechat_emulator import Switches
+
+    api = GeneratedAccounts(8, now=at(TODAY, 6))
+    with Emulator(api, Switches(latency_ms=40)) as emulator:
+        accounts = names(8)
+        configure(emulator, monkeypatch, accounts, 2, None)
+        set_clock(api, monkeypatch, TODAY, 6)
+        monkeypatch.setenv("SOURCES__LIVECHAT__MAX_CONCURRENCY", "2")
+        for name in accounts:
+            shard = "0" if name == "acct0" else "1"
+            monkeypatch.setenv(f"SOURCES__LIVECHAT__ACCOUNTS__{name.upper()}__SHARD", shard)
+        api.revoke("acct0")
+
+        assert main(["load", "--no-transform"]) == 1
+        assert "Loaded 7 of 8 accounts" in capsys.readouterr().out
+        # 2 shards fetching at once x 2 requests each: never more, and shard 1 reached it alone
+        assert emulator.stats.max_in_flight == 4

@@ -1,15 +1,16 @@
-"""Fetch slots: how many shards of a process fetch at once (`shard.fetch_slots`)."""
+"""Fetch slots: how many shards of a process fetch at once (`shard.SharedFetching`)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from sources.livechat import shard
-from sources.livechat.shard import AccountOutcome, CursorBook, ShardFetch, fetch_slots
+from sources.livechat.shard import AccountOutcome, CursorBook, ShardFetch, SharedFetching
 
 
 @pytest.fixture
@@ -27,15 +28,28 @@ def fetched(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, float, float]]:
     return record
 
 
-def test_one_slot_lets_one_shard_fetch_at_a_time(fetched: list[tuple[str, float, float]]) -> None:
-    first = ShardFetch(["a1", "a2", "a3"], CursorBook(), concurrency=2)  # type: ignore[list-item]
-    second = ShardFetch(["b1", "b2"], CursorBook(), concurrency=2)  # type: ignore[list-item]
-    with fetch_slots(1):
-        threads = [threading.Thread(target=f.results, daemon=True) for f in (first, second)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(10)
+@pytest.fixture
+def shared() -> Iterator[SharedFetching]:
+    """One fetch slot, as the shards of one process share it."""
+    fetching = SharedFetching.of(1, 1)
+    yield fetching
+    fetching.close()
+
+
+def shard_of(accounts: list[str], shared: SharedFetching, concurrency: int = 1) -> ShardFetch:
+    return ShardFetch(accounts, CursorBook(), concurrency, shared=shared)  # type: ignore[arg-type]
+
+
+def test_one_slot_lets_one_shard_fetch_at_a_time(
+    fetched: list[tuple[str, float, float]], shared: SharedFetching
+) -> None:
+    first = shard_of(["a1", "a2", "a3"], shared, 2)
+    second = shard_of(["b1", "b2"], shared, 2)
+    threads = [threading.Thread(target=f.results, daemon=True) for f in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
     first.close()
     second.close()
     spans = {
@@ -51,21 +65,22 @@ def test_one_slot_lets_one_shard_fetch_at_a_time(fetched: list[tuple[str, float,
 
 
 def test_a_shard_gives_its_slot_back_when_fetched_not_when_loaded(
-    fetched: list[tuple[str, float, float]],
+    fetched: list[tuple[str, float, float]], shared: SharedFetching
 ) -> None:
-    with fetch_slots(1):
-        first = ShardFetch(["a1"], CursorBook(), concurrency=1)  # type: ignore[list-item]
-        first.results()  # fetched; not closed, as a shard waiting for its load step
-        second = ShardFetch(["b1"], CursorBook(), concurrency=1)  # type: ignore[list-item]
-        done = threading.Thread(target=second.results, daemon=True)
-        done.start()
-        done.join(5)
-        assert not done.is_alive()
+    first = shard_of(["a1"], shared)
+    first.results()  # fetched; not closed, as a shard waiting for its load step
+    second = shard_of(["b1"], shared)
+    done = threading.Thread(target=second.results, daemon=True)
+    done.start()
+    done.join(5)
+    assert not done.is_alive()
     first.close()
     second.close()
 
 
-def test_a_stopped_shard_gives_its_slot_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stopped_shard_gives_its_slot_back(
+    monkeypatch: pytest.MonkeyPatch, shared: SharedFetching
+) -> None:
     release = threading.Event()
 
     def blocked(account: Any, cursors: CursorBook, stopped: threading.Event) -> AccountOutcome:
@@ -73,16 +88,21 @@ def test_a_stopped_shard_gives_its_slot_back(monkeypatch: pytest.MonkeyPatch) ->
         return AccountOutcome(account)
 
     monkeypatch.setattr(shard, "fetch_account", blocked)
-    with fetch_slots(1):
-        stopped = ShardFetch(["a1", "a2"], CursorBook(), concurrency=1)  # type: ignore[list-item]
-        stopped._start()
-        closing = threading.Thread(target=stopped.close, daemon=True)
-        closing.start()  # cancels a2, which never begins, and waits for a1
-        release.set()
-        closing.join(5)
-        after = ShardFetch(["b1"], CursorBook(), concurrency=1)  # type: ignore[list-item]
-        waiter = threading.Thread(target=after.results, daemon=True)
-        waiter.start()
-        waiter.join(5)
-        assert not waiter.is_alive()
+    stopped = shard_of(["a1", "a2"], shared)
+    stopped._start()
+    closing = threading.Thread(target=stopped.close, daemon=True)
+    closing.start()  # cancels a2, which never begins, and waits for a1
+    release.set()
+    closing.join(5)
+    after = shard_of(["b1"], shared)
+    waiter = threading.Thread(target=after.results, daemon=True)
+    waiter.start()
+    waiter.join(5)
+    assert not waiter.is_alive()
     after.close()
+
+
+def test_a_shard_done_leaves_the_shared_pool_open_for_the_others(shared: SharedFetching) -> None:
+    first = shard_of(["a1"], shared)
+    first.close()  # a shard that finished: the pool is the process's, not the shard's
+    assert shared.pool.submit(lambda: 42).result(timeout=5) == 42
