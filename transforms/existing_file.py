@@ -1,8 +1,8 @@
 """A dbt-duckdb plugin that opens a DuckDB file only if it exists: DuckDB creates a missing one.
 
-The `livechat` profile in profiles/profiles.yml lists it, so `dbt build` pointed at a mistyped path (or
-run from a folder without the file) fails before connecting, instead of creating an empty
-database and building empty views in it.
+Every DuckDB profile in profiles/profiles.yml lists it, so `dbt build` pointed at a mistyped
+path (or run from a folder without the file) fails before connecting, instead of creating an
+empty database and building empty views in it.
 """
 
 from __future__ import annotations

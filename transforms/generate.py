@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -74,16 +75,92 @@ def _filters_text(filters: Mapping[str, Any], prefix: str = "filters") -> list[s
     return texts
 
 
+# The Reports API's documentation of each method (the stable page documents v3.6, the version
+# the source requests), by the anchor of the method's heading there.
+API_DOCS = "https://platform.text.com/docs/data-reporting/reports-api"
+METHOD_ANCHORS = {
+    "chats/duration": "duration",
+    "chats/tags": "tags",
+    "chats/total_chats": "total-chats",
+    "chats/ratings": "ratings",
+    "chats/ranking": "ranking",
+    "chats/engagement": "engagement",
+    "chats/greetings_conversion": "greetings-conversion",
+    "chats/forms": "forms",
+    "chats/response_time": "response-time",
+    "chats/first_response_time": "first-response-time",
+    "chats/groups": "group-chats-count",
+    "agents/availability": "availability",
+    "agents/performance": "performance",
+    "customers/unique_visitors": "unique-visitors",
+    "chats/queued_visitors": "queued-visitors",
+    "chats/queued_visitors_left": "queued-visitors-left",
+    "tags/chat_usage": "chat-usage",
+}
+# What each loaded table holds, by its name (a per-group table says it of its base table).
+TABLE_SUMMARIES = {
+    "agents_availability": "Hours the chat was available per day (`hours`); loaded hourly,"
+    " minutes per hour (`minutes`).",
+    "agents_performance": "Per agent and day: chats, good and bad ratings, chats with a first"
+    " response and their average first response time, and the seconds the agent spent"
+    " chatting, logged in, accepting and not accepting chats.",
+    "chats_duration": "Average chat duration per day (or hour), in seconds: `duration` over"
+    " `count` chats, and `agents_chatting_duration`.",
+    "chats_engagement": "Chats per day (or hour) by who started them: a customer from a"
+    " greeting, a customer without one, or an agent.",
+    "chats_first_response_time": "Average first response time per day (or hour), in seconds"
+    " (`first_response_time`), over `count` chats.",
+    "chats_form_answers": "Per form, field, answer and day: how often the answer was given.",
+    "chats_forms": "Per form and day: the chats with the form (`count`) and the form's group.",
+    "chats_greetings_conversion": "Per greeting and day (or hour): how often it was"
+    " `displayed`, `accepted` (a chat started), `canceled` (dismissed), and the `goals` it led"
+    " to; the API returns at most 100 greetings a day.",
+    "chats_groups": "Chats per group and day (or hour).",
+    "chats_missed_chats": "Missed chats (no agent response) per day (or hour): `total`, and"
+    " the `continuous` ones among them.",
+    "chats_queued_visitors": "Queued visitors per day (or hour): `queued_*` and `left_queue_*`"
+    " (left without a chat), each a count and the minimum, maximum and average wait in"
+    " seconds.",
+    "chats_queued_visitors_left": "One row per visitor who left the queue without a chat, per"
+    " day: the visitor and the wait (`queue_duration`, seconds).",
+    "chats_ranking": "Per agent and day: good and bad ratings and LiveChat's ranking `score`"
+    " (0-1, a Wilson score).",
+    "chats_ratings": "Chats per day (or hour), and how many were rated `good` and `bad`.",
+    "chats_response_time": "Average response time per day (or hour), in seconds"
+    " (`response_time`), over `count` chats.",
+    "chats_tags": "Chats per tag and day (or hour).",
+    "chats_total_chats": "Chats per day (or hour): `total`, and the `continuous` ones among them.",
+    "customers_unique_visitors": "Unique visitors and page views per day.",
+    "customers_unique_visitors_by_period": "Unique visitors and page views of each whole week"
+    " and month (`period`), the API's answer for the period, not a sum of its days.",
+    "tags_chat_usage": "Chats per tag and day.",
+}
+
+
+def method_url(path: str) -> str:
+    """The documentation of a Reports API method, e.g. `...reports-api#total-chats`."""
+    return f"{API_DOCS}#{METHOD_ANCHORS[path]}"
+
+
 def description(spec: ReportSpec, table: TableSpec) -> str:
-    """What a loaded table holds, in one sentence."""
-    text = f"The {spec.path} report"
+    """What a loaded table holds: its report (and the method's documentation), then its rows."""
+    text = f"The {spec.path} report ({method_url(spec.path)})"
     if spec.fixed_filters:
         text += " with " + ", ".join(_filters_text(spec.fixed_filters))
     if table.grouped:
         text += ", one row per group (`group_id`, the group filter of each request)"
         for column, renamed in table.group_renames.items():
             text += f"; the answer's own `{column}` is `{renamed}`"
-    return text + "."
+    return f"{text}. {TABLE_SUMMARIES[table.base or table.name]}"
+
+
+def _description_lines(text: str) -> list[str]:
+    """`description: >` and the text folded under it (no quoting rules to get wrong)."""
+    indent = " " * 10
+    folded = textwrap.wrap(
+        text, 99, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+    )
+    return ["        description: >", *folded]
 
 
 def _grain_test(spec: ReportSpec, table: TableSpec) -> list[str]:
@@ -120,7 +197,7 @@ def sources_yaml() -> str:
             lines.append(f"        description: {LINEAGE_DESCRIPTION}")
         else:
             spec, table = specs[name]
-            lines.append(f"        description: {description(spec, table)}")
+            lines += _description_lines(description(spec, table))
             lines += _grain_test(spec, table)
         lines += _columns(columns)
         entries.append("\n".join(lines) + "\n")

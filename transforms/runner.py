@@ -5,8 +5,11 @@ environment is activated), not inside the command's process: dbt keeps global st
 adapters, its loggers, the current directory while it runs), and dbt-duckdb keeps the DuckDB
 file open in its process until that process exits, which would lock the file against every
 later reader. The child gets the pipeline's credentials as environment variables of its own
-(the variables the profiles in `profiles/profiles.yml` read, one profile per destination type), never
-on its command line or in a file; the dataset is the dbt variable `source_dataset_name`.
+(the variables the profiles in `profiles/profiles.yml` read), never on its command line or in a
+file; the dataset is the dbt variable `source_dataset_name`. The profile is the command's own
+for the destination type, `livechat_reports_command_duckdb` or `..._postgres`, named so that no
+one takes it for theirs; dbt reads it from `profiles/` (`--profiles-dir`) only, so a user's
+~/.dbt/profiles.yml never mixes with it.
 Its target and log folders are in the pipeline's working directory, so the package folder stays
 clean and dbt's partial parsing carries over between runs (dbt parses only the files that
 changed). A parse is also shared between pipelines, through the user's cache folder
@@ -45,6 +48,9 @@ PROJECT_DIR = Path(__file__).parent
 # The shipped profiles, in a folder of their own: dbt run from transforms/ reads the user's
 # ~/.dbt/profiles.yml (or --profiles-dir), never these by accident.
 PROFILES_DIR = PROJECT_DIR / "profiles"
+# The profiles the command builds with, one per destination type (`<prefix>duckdb`, ...), named
+# so that no one takes them for theirs; `livechat` in the same file is the one for users.
+COMMAND_PROFILE_PREFIX = "livechat_reports_command_"
 # dbt's node statuses that fail a build ("skipped" nodes only follow a failure).
 FAILED_STATUSES = ("fail", "error", "runtime error")
 # What a load builds (the selector in selectors.yml): every model, and the grain tests of the
@@ -92,17 +98,22 @@ class BuildResult:
 
 @dataclass(frozen=True)
 class Target:
-    """Where dbt builds: the profile (destination type), its connection, and the dataset.
+    """Where dbt builds: the destination type, its connection, and the dataset.
 
     Attributes:
-        profile: The profile in profiles/profiles.yml (`duckdb`, `postgres`).
+        destination_type: dlt's destination type (`duckdb`, `postgres`); it names the profile.
         credentials: The pipeline's destination credentials (a dlt credentials object).
         dataset: The dataset (schema) that holds the loaded tables and gets the models.
     """
 
-    profile: str
+    destination_type: str
     credentials: Any
     dataset: str
+
+    @property
+    def profile(self) -> str:
+        """The command's profile for the destination type, in profiles/profiles.yml."""
+        return command_profile(self.destination_type)
 
     def environment(self) -> dict[str, str]:
         """The variables the profile reads; they hold secrets, so they go to dbt's process only."""
@@ -199,15 +210,20 @@ def _connection(target: Target, work: Path) -> tuple[Path, dict[str, str]]:
     """
     environment = target.environment()
     database = environment.get("DLT__CREDENTIALS__DATABASE", "")
-    if target.profile == "duckdb" and database and Path(database).is_file():
+    if target.destination_type == "duckdb" and database and Path(database).is_file():
         path = Path(database).resolve()
         environment["DLT__CREDENTIALS__DATABASE"] = path.name
         return path.parent, environment
     return work, environment
 
 
+def command_profile(destination_type: str) -> str:
+    """The name of the command's profile for a destination type."""
+    return f"{COMMAND_PROFILE_PREFIX}{destination_type}"
+
+
 def parse_key(
-    root: Path, profile: str, connection: dict[str, str], variables: dict[str, Any]
+    root: Path, destination_type: str, connection: dict[str, str], variables: dict[str, Any]
 ) -> str:
     """Name the saved parse that fits this package, dbt, profile, connection and variables.
 
@@ -216,11 +232,12 @@ def parse_key(
     connection's variables (without the password, which dbt does not check either: a changed
     password keeps the parse) and dbt's variables.
     """
+    profile = command_profile(destination_type)
     digest = hashlib.sha256()
     digest.update(
         f"{root.resolve()}\0{profile}\0{json.dumps(variables, sort_keys=True)}\0".encode()
     )
-    for package in ("dbt-core", f"dbt-{profile}"):
+    for package in ("dbt-core", f"dbt-{destination_type}"):
         try:
             digest.update(f"{package}=={version(package)}\0".encode())
         except PackageNotFoundError:
@@ -243,7 +260,7 @@ def _shared_parse(target: Target, work: Path) -> Path:
     """Where the saved parse for `target` is shared (see `parse_key`)."""
     _, connection = _connection(target, work)
     variables = {"source_dataset_name": target.dataset}
-    key = parse_key(PROJECT_DIR, target.profile, connection, variables)
+    key = parse_key(PROJECT_DIR, target.destination_type, connection, variables)
     return parse_cache_dir() / f"{key}.msgpack"
 
 

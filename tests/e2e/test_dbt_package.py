@@ -1,22 +1,33 @@
 """The dbt package end to end: built through the command, tested by dbt, skipped when nothing
-changed, run by hand with the profile it ships, and installed by another dbt project."""
+changed, run by hand as the README says (its commands verbatim) or with the user's own profile,
+and installed by another dbt project."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import re
+import shlex
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import pytest
 
 from pipelines.cli import main
-from tests.e2e.conftest import Loader, at
+from tests.e2e.conftest import POSTGRES_SKIP, Loader, at
+from tests.postgres import create_database
 from transforms import PROJECT_DIR
+from transforms.runner import PROFILES_DIR
 
 TODAY = dt.date(2026, 11, 18)
 FIRST, LAST = dt.date(2026, 10, 1), dt.date(2026, 11, 17)
@@ -81,7 +92,14 @@ def test_the_package_runs_by_hand_with_the_profile_it_ships(loaded: Path, tmp_pa
     env = {"LIVECHAT_DUCKDB_PATH": str(loaded)}
     target = ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
     done = dbt(
-        "build", "--profiles-dir", "profiles", "--project-dir", ".", *target, cwd=PROJECT_DIR, env=env
+        "build",
+        "--profiles-dir",
+        "profiles",
+        "--project-dir",
+        ".",
+        *target,
+        cwd=PROJECT_DIR,
+        env=env,
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "ERROR=0" in done.stdout and "PASS=" in done.stdout
@@ -276,3 +294,221 @@ def test_a_load_tests_the_loaded_tables_grain_and_transform_runs_every_test(
             reports=reports,
             transform=True,
         )
+
+
+# --- dbt run by hand: the README's commands verbatim, and the user's own profiles ---
+
+README = PROJECT_DIR.parent / "README.md"
+# Variables a user's shell may hold that would change what the README's commands do.
+USER_VARIABLES = ("DBT_PROFILES_DIR", "LIVECHAT_DUCKDB_PATH", "LIVECHAT_DBT_TARGET")
+
+
+def readme_commands() -> list[str]:
+    """The commands of the README's "Run it yourself" block, continued lines joined."""
+    text = README.read_text(encoding="utf-8")
+    opening = text.index("```sh\n", text.index("**Run it yourself**")) + len("```sh\n")
+    block = text[opening : text.index("```", opening)]
+    commands, pending = [], ""
+    for line in block.splitlines():
+        if line.startswith("#") and not pending:
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1]
+            continue
+        commands.append(" ".join((pending + line).split()))
+        pending = ""
+    return commands
+
+
+def readme_command(*having: str, lacking: tuple[str, ...] = ()) -> str:
+    """The one README command that has every text of `having` and none of `lacking`."""
+    (command,) = [
+        c
+        for c in readme_commands()
+        if all(h in c for h in having) and not any(n in c for n in lacking)
+    ]
+    return command
+
+
+def sandbox(tmp_path: Path, database: Path | None = None) -> Path:
+    """A folder laid out as the repository, for the README's commands: transforms/, .venv, and
+    the DuckDB file as ./livechat.duckdb (dbt's output then stays out of the repository)."""
+    root = tmp_path / "repository"
+    shutil.copytree(
+        PROJECT_DIR,
+        root / "transforms",
+        ignore=shutil.ignore_patterns("__pycache__", "target", "logs", "dbt_packages"),
+    )
+    (root / ".venv").symlink_to(BIN.parent)
+    if database is not None:
+        shutil.copyfile(database, root / "livechat.duckdb")
+    return root
+
+
+def shell(command: str, cwd: Path, **popen: Any) -> Any:
+    """Run a README command with bash, as a user's shell would, without USER_VARIABLES."""
+    environment = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    for name in USER_VARIABLES:
+        environment.pop(name, None)
+    if popen:
+        return subprocess.Popen(["bash", "-c", command], cwd=cwd, env=environment, **popen)
+    return subprocess.run(
+        ["bash", "-c", command], cwd=cwd, env=environment, capture_output=True, text=True,
+        timeout=600, check=False,
+    )  # fmt: skip
+
+
+def drop_views(db: Path, schema: str = "livechat_reports") -> None:
+    """Drop every view of the schema, leaving the loaded tables."""
+    with duckdb.connect(str(db)) as con:
+        names = con.execute(
+            "select view_name from duckdb_views() where schema_name = ? and not internal",
+            [schema],
+        ).fetchall()
+        for (name,) in names:
+            con.execute(f'drop view {schema}."{name}"')
+    assert not views(db)
+
+
+def test_the_readmes_duckdb_command_builds_the_views(loaded: Path, tmp_path: Path) -> None:
+    root = sandbox(tmp_path, loaded)
+    drop_views(root / "livechat.duckdb")
+    command = readme_command(
+        "LIVECHAT_DUCKDB_PATH=$PWD/livechat.duckdb", "dbt build", lacking=("--vars",)
+    )
+    done = shell(command, root)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert marts(root / "livechat.duckdb", "livechat_reports") == marts(loaded, "livechat_reports")
+
+
+def test_the_readmes_command_for_another_dataset_builds_its_views(
+    loaded: Path, tmp_path: Path
+) -> None:
+    command = readme_command("dbt build", "--vars")
+    (dataset,) = re.findall(r"livechat_schema: (\w+)", command)
+    assert dataset != "livechat_reports"
+    root = sandbox(tmp_path, loaded)
+    with duckdb.connect(str(root / "livechat.duckdb")) as con:  # the loaded tables, elsewhere
+        con.execute(f"create schema {dataset}")
+        tables = con.execute(
+            "select table_name from information_schema.tables"
+            " where table_schema = 'livechat_reports' and table_type = 'BASE TABLE'"
+        ).fetchall()
+        for (table,) in tables:
+            con.execute(f"create table {dataset}.{table} as select * from livechat_reports.{table}")
+    done = shell(command, root)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert marts(root / "livechat.duckdb", dataset) == marts(loaded, "livechat_reports")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str, server: subprocess.Popen[bytes], deadline: float) -> bytes:
+    """GET `url` once the server answers; fail when it exits or the deadline passes."""
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return bytes(response.read())
+        except OSError:
+            if server.poll() is not None:
+                raise AssertionError(f"`dbt docs serve` exited ({server.returncode})") from None
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def test_the_readmes_docs_commands_generate_and_serve_the_site(
+    loaded: Path, tmp_path: Path
+) -> None:
+    root = sandbox(tmp_path, loaded)
+    done = shell(readme_command("dbt docs generate"), root)
+    assert done.returncode == 0, done.stdout[-3000:]
+    target = root / "transforms" / "target"
+    catalog = json.loads((target / "catalog.json").read_text(encoding="utf-8"))
+    assert "model.livechat.kpi_weekly" in catalog["nodes"]
+    # `docs serve` as the README writes it, on a free port and without opening a browser
+    port = _free_port()
+    serve = readme_command("dbt docs serve") + f" --port {port} --no-browser"
+    server = shell(
+        serve, root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        page = _get(f"http://127.0.0.1:{port}/index.html", server, deadline)
+        served = json.loads(_get(f"http://127.0.0.1:{port}/manifest.json", server, deadline))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # the shell and the dbt it started
+        server.wait(timeout=30)
+    assert b"dbt" in page.lower()
+    assert "exposure.livechat.livechat_dashboard" in served["exposures"]
+
+
+def test_the_readmes_postgres_command_builds_the_views_on_its_port(
+    make_emulator: Any, postgres_url: str | None, tmp_path: Path
+) -> None:
+    if postgres_url is None:
+        pytest.skip(f"PostgreSQL unavailable: {POSTGRES_SKIP[0] if POSTGRES_SKIP else 'unknown'}")
+    from transforms import run_transforms
+
+    command = readme_command("--target postgres")
+    # the command sets every connection variable the profile reads, the port included
+    profile = (PROFILES_DIR / "profiles.yml").read_text(encoding="utf-8")
+    read = set(re.findall(r"env_var\('LIVECHAT_PG_(\w+)'", profile))
+    assert set(re.findall(r"LIVECHAT_PG_(\w+)=", command)) == read
+    assert "PORT" in read
+
+    database = create_database(postgres_url, "livechat_by_hand")
+    loader = Loader(make_emulator(now=at(TODAY)), tmp_path / "unused.duckdb", postgres=database)
+    loader.run(TODAY, start_date=LAST - dt.timedelta(days=13), end_date=LAST, backfill=True)
+    listed = "select table_name from information_schema.views where table_schema = %s"
+    assert not loader.query(listed, "livechat_reports")  # no views until dbt builds them
+
+    url = urlsplit(database)
+    values = {
+        "HOST": url.hostname, "PORT": str(url.port), "USER": url.username,
+        "PASSWORD": url.password, "DATABASE": url.path.lstrip("/"),
+    }  # fmt: skip
+    assert all(values.values()), values
+    command = re.sub(
+        r"LIVECHAT_PG_(\w+)=\S+",
+        lambda m: f"LIVECHAT_PG_{m[1]}={shlex.quote(str(values[m[1]]))}",
+        command,
+    )
+    done = shell(command, sandbox(tmp_path))
+    assert done.returncode == 0, done.stdout[-3000:]
+    query = "select * from lr.{} order by 1, 2, 3"
+    by_hand = {m: loader.query(query.format(m)) for m in ("kpi_daily", "agent_scorecard_monthly")}
+    assert by_hand["kpi_daily"] and by_hand["agent_scorecard_monthly"]
+    run_transforms(loader.pipeline)  # the command's own build of the same views
+    assert {m: loader.query(query.format(m)) for m in by_hand} == by_hand
+
+
+def test_dbt_run_from_transforms_reads_the_users_own_livechat_profile(
+    loaded: Path, tmp_path: Path
+) -> None:
+    theirs = tmp_path / "theirs.duckdb"
+    shutil.copyfile(loaded, theirs)
+    drop_views(theirs)
+    home = tmp_path / "home"
+    (home / ".dbt").mkdir(parents=True)
+    (home / ".dbt" / "profiles.yml").write_text(
+        "livechat:\n"
+        "  target: dev\n"
+        "  outputs:\n"
+        "    dev:\n"
+        "      type: duckdb\n"
+        f"      path: {json.dumps(str(theirs))}\n"
+        "      schema: livechat_reports\n"
+        "      threads: 1\n",
+        encoding="utf-8",
+    )
+    output = ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
+    # from transforms/, as a dbt user runs a project: no --profiles-dir, no --project-dir
+    done = dbt("run", *output, cwd=PROJECT_DIR, env={"HOME": str(home)}, unset=USER_VARIABLES)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert marts(theirs, "livechat_reports") == marts(loaded, "livechat_reports")
+    assert not (PROJECT_DIR / "livechat.duckdb").exists()
