@@ -237,9 +237,7 @@ def weekly_line(weeks: list[dict[str, Any]], rows: list[dict[str, Any]], chart: 
     )
     # Without a full week the line would have no data (and Vega warns of an empty extent).
     layers = [line, points] if any(r["period"] == FULL for r in rows) else [points]
-    return _spec(
-        alt.layer(*layers).properties(width=CONTAINER, height=HEIGHT).configure(**CONFIG)
-    )
+    return _spec(alt.layer(*layers).properties(width=CONTAINER, height=HEIGHT).configure(**CONFIG))
 
 
 def daily_chats(view: AccountView) -> Spec:
