@@ -9,6 +9,7 @@ the summary, only where Chromium or Playwright is missing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -470,6 +471,10 @@ def test_all_accounts_tiles_are_weighted_over_the_accounts(
             for metric, (_, kind) in expected.KPI_TILES.items():
                 tile = shown_tile(section, grain, metric)
                 assert tile.inner_text() == expected.written(wanted[metric], kind), metric
+                # the number itself, not only its rounding (a mean of the accounts' averages
+                # can round to the same whole second)
+                shown = json.loads(tile.get_attribute("data-value"))
+                assert shown == pytest.approx(wanted[metric], rel=1e-9), metric
         chart = section.locator("[data-chart='weekly_chats']")
         assert chart.get_attribute("data-state") == "drawn"
         per_week = loaded.query(
