@@ -65,7 +65,11 @@ def screenshot(page_file: Path, out: Path, chromium: str) -> None:
         )
         page = context.new_page()
         page.goto(page_file.as_uri())
-        page.wait_for_function("!document.querySelector('[data-state=waiting]')")
+        # Charts in hidden parts (other accounts, groups) wait until shown: only the shown count.
+        page.wait_for_function(
+            "Array.from(document.querySelectorAll('[data-chart]'))"
+            ".every(c => c.offsetParent === null || c.dataset.state === 'drawn')"
+        )
         page.screenshot(path=str(out), full_page=True, animations="disabled")
         browser.close()
 

@@ -131,7 +131,8 @@ def build_html(marts: Marts, account: str | None = None, months: int = DEFAULT_M
         DashboardError: When the dataset has no data, or not for `account`.
     """
     _dependencies()
-    from .charts import charts
+    from .charts import WEEKLY, charts, weekly_charts
+    from .combined import all_accounts_view
     from .model import account_view, accounts_in
     from .page import render
 
@@ -153,7 +154,11 @@ def build_html(marts: Marts, account: str | None = None, months: int = DEFAULT_M
             )
         accounts = [account]
     views = [account_view(marts, a, months) for a in accounts]
-    return render(marts.dataset, views, [charts(v) for v in views], javascript_bundle())
+    combined = None
+    if len(views) > 1:
+        everyone = all_accounts_view(views)
+        combined = (everyone, weekly_charts(everyone.weeks, WEEKLY))
+    return render(marts.dataset, views, [charts(v) for v in views], javascript_bundle(), combined)
 
 
 def write_dashboard(

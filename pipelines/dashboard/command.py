@@ -33,7 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--months",
         type=int,
         default=DEFAULT_MONTHS,
-        help=f"calendar months of weekly trends and heatmap (default {DEFAULT_MONTHS})",
+        help=(
+            "calendar months of weekly trends, heatmap and periods to pick"
+            f" (default {DEFAULT_MONTHS})"
+        ),
     )
 
 

@@ -9,75 +9,62 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .periods import (
+    Comparison,
+    Period,
+    choices,
+    day_parts,
+    month_end,
+    months_back,
+    periods_of,
+    week_end,
+)
 from .read import DashboardError, Marts, Row, as_date
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+DAILY_DAYS = 30  # the daily chart: the last 30 days up to the last loaded one
 
-
-@dataclass(frozen=True)
-class Metric:
-    """A KPI tile: where its value comes from, how it is shown, which way is better.
-
-    Attributes:
-        key: The kpi mart column.
-        label: The tile's title.
-        kind: `count`, `rate`, `seconds` or `hours` (how the value is formatted).
-        better: `up`, `down` or None (a change is only coloured where one way is better).
-    """
-
-    key: str
-    label: str
-    kind: str
-    better: str | None
-
-
-METRICS = (
-    Metric("total_chats", "Chats", "count", None),
-    Metric("satisfaction_rate", "Satisfaction", "rate", "up"),
-    Metric("missed_chat_rate", "Missed chats", "rate", "down"),
-    Metric("avg_first_response_time_seconds", "First response time", "seconds", "down"),
-    Metric("avg_response_time_seconds", "Response time", "seconds", "down"),
-    Metric("avg_chat_duration_seconds", "Chat duration", "seconds", None),
-    Metric("unique_visitors", "Unique visitors", "count", None),
-    Metric("queue_abandonment_rate", "Queue abandonment", "rate", "down"),
-    Metric("available_hours", "Available hours", "hours", None),
+# The weekly series the trend charts draw, by kpi mart column (and the queue wait, computed).
+WEEKLY_COLUMNS = (
+    "total_chats",
+    "missed_chats",
+    "satisfaction_rate",
+    "avg_first_response_time_seconds",
+    "avg_response_time_seconds",
+    "avg_chat_duration_seconds",
+    "queued_visitors",
+    "queue_abandonment_rate",
+    "avg_queue_wait_seconds",
 )
 
-
-@dataclass(frozen=True)
-class Period:
-    """One week or month of the kpi marts."""
-
-    start: dt.date
-    end: dt.date
-    partial: bool
-    values: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """The last full period of a grain and the one before it (None when not loaded)."""
-
-    grain: str
-    current: Period | None
-    previous: Period | None
+__all__ = ["WEEKDAYS", "AccountView", "Comparison", "Period", "account_view", "accounts_in"]
 
 
 @dataclass
 class AccountView:
-    """Everything one account's part of the page shows."""
+    """Everything one account's part of the page shows.
+
+    `week` and `month` are the tiles shown first (the last full period, else the latest one,
+    marked partial); `week_choices` and `month_choices` every period of the trend window the
+    reader can pick instead, newest first, each with the period before it.
+    """
 
     account_id: str
     first_day: dt.date
     last_day: dt.date
     window_start: dt.date
+    week_periods: list[Period]
+    month_periods: list[Period]
     week: Comparison
     month: Comparison
+    week_choices: list[Comparison]
+    month_choices: list[Comparison]
     weeks: list[dict[str, Any]]
+    daily: list[dict[str, Any]]
     month_start: dt.date | None
     month_partial: bool
     agents: list[dict[str, Any]]
@@ -86,6 +73,17 @@ class AccountView:
     groups: list[dict[str, Any]]
     heatmap: list[dict[str, Any]] | None
     timezone: str | None
+    group_views: list[GroupView] = field(default_factory=list)
+
+
+@dataclass
+class GroupView:
+    """One group's tiles and weekly trends, from the `*_by_group` marts."""
+
+    group_id: str
+    week_choices: list[Comparison]
+    month_choices: list[Comparison]
+    weeks: list[dict[str, Any]]
 
 
 def accounts_in(marts: Marts) -> list[str]:
@@ -100,30 +98,40 @@ def account_view(marts: Marts, account: str, months: int) -> AccountView:
         marts: The rows read from the dataset.
         account: The account id.
         months: How many calendar months (the last loaded one included) the weekly trends and
-            the heatmap cover.
+            the heatmap cover (and the periods the reader can pick for the tiles).
     """
-    rows = {
-        name: [r for r in found if r["account_id"] == account] for name, found in marts.rows.items()
-    }
-    days = sorted(as_date(r["report_date"]) for r in rows["kpi_daily"])
+    rows: dict[str, list[Row]] = defaultdict(list)
+    for name, found in marts.rows.items():
+        rows[name] = [r for r in found if r["account_id"] == account]
+    daily_rows = sorted(rows["kpi_daily"], key=lambda r: as_date(r["report_date"]))
+    days = [as_date(r["report_date"]) for r in daily_rows]
     if not days:
         raise DashboardError(f"Account `{account}` has no rows in kpi_daily.")
     first_day, last_day = days[0], days[-1]
-    window_start = max(first_day, _months_back(last_day.replace(day=1), months - 1))
-    weeks = _periods(rows["kpi_weekly"], "week_start", _week_end)
-    months_ = _periods(rows["kpi_monthly"], "month_start", _month_end)
-    month = _compare("month", months_, lambda start: _months_back(start, 1))
-    # Monthly breakdowns follow the month of the tiles, or the latest month when none is full.
-    chosen = month.current or (months_[-1] if months_ else None)
+    window_start = max(first_day, months_back(last_day.replace(day=1), months - 1))
+    parts = day_parts(rows["weights"], rows["queues"])
+    weeks = periods_of(rows["kpi_weekly"], "week_start", week_end, days, parts)
+    months_ = periods_of(rows["kpi_monthly"], "month_start", month_end, days, parts)
+    week_choices = choices("week", weeks, _week_before, window_start)
+    month_choices = choices("month", months_, _month_before, window_start)
+    week = week_choices[0] if week_choices else Comparison("week", None, None)
+    month = month_choices[0] if month_choices else Comparison("month", None, None)
+    # Monthly breakdowns follow the month of the tiles shown first.
+    chosen = month.current
     month_start = chosen.start if chosen else None
     view = AccountView(
         account_id=account,
         first_day=first_day,
         last_day=last_day,
         window_start=window_start,
-        week=_compare("week", weeks, lambda start: start - dt.timedelta(days=7)),
+        week_periods=weeks,
+        month_periods=months_,
+        week=week,
         month=month,
-        weeks=_week_series(weeks, days, window_start),
+        week_choices=week_choices,
+        month_choices=month_choices,
+        weeks=week_series(weeks, window_start),
+        daily=_daily(daily_rows, last_day),
         month_start=month_start,
         month_partial=bool(chosen and chosen.partial),
         agents=_agents(rows["agents"], month_start),
@@ -141,64 +149,74 @@ def account_view(marts: Marts, account: str, months: int) -> AccountView:
         heatmap=None,
         timezone=_timezone(rows["timezones"]),
     )
+    view.group_views = _group_views(rows, days, window_start)
     hourly = [r for r in marts.hourly if r["account_id"] == account]
     if hourly:
         view.heatmap = _heatmap(hourly, window_start, view.timezone or "UTC")
     return view
 
 
-def _months_back(month_start: dt.date, count: int) -> dt.date:
-    index = month_start.year * 12 + month_start.month - 1 - count
-    return dt.date(index // 12, index % 12 + 1, 1)
+def _week_before(start: dt.date) -> dt.date:
+    return start - dt.timedelta(days=7)
 
 
-def _week_end(start: dt.date) -> dt.date:
-    return start + dt.timedelta(days=6)
+def _month_before(start: dt.date) -> dt.date:
+    return months_back(start, 1)
 
 
-def _month_end(start: dt.date) -> dt.date:
-    return _months_back(start, -1) - dt.timedelta(days=1)
+def _group_views(
+    rows: dict[str, list[Row]], days: list[dt.date], since: dt.date
+) -> list[GroupView]:
+    """Each group's periods, when the group breakdown is loaded (else none)."""
+    weekly: dict[str, list[Row]] = defaultdict(list)
+    monthly: dict[str, list[Row]] = defaultdict(list)
+    for row in rows["kpi_weekly_by_group"]:
+        weekly[str(row["group_id"])].append(row)
+    for row in rows["kpi_monthly_by_group"]:
+        monthly[str(row["group_id"])].append(row)
+    views = []
+    for group in sorted(set(weekly) | set(monthly), key=_group_order):
+        weeks = periods_of(weekly[group], "week_start", week_end, days, {})
+        months_ = periods_of(monthly[group], "month_start", month_end, days, {})
+        views.append(
+            GroupView(
+                group_id=group,
+                week_choices=choices("week", weeks, _week_before, since),
+                month_choices=choices("month", months_, _month_before, since),
+                weeks=week_series(weeks, since),
+            )
+        )
+    return views
 
 
-def _periods(rows: list[Row], column: str, end_of: Any) -> list[Period]:
-    periods = []
-    for row in sorted(rows, key=lambda r: as_date(r[column])):
-        start = as_date(row[column])
-        end = end_of(start)
-        values = {m.key: row.get(m.key) for m in METRICS}
-        values["chats_rated_good"] = row.get("chats_rated_good")
-        values["chats_rated_bad"] = row.get("chats_rated_bad")
-        periods.append(Period(start, end, bool(row["is_partial_period"]), values))
-    return periods
+def _group_order(group: str) -> tuple[int, str]:
+    return (int(group), group) if group.isdigit() else (1 << 62, group)
 
 
-def _compare(grain: str, periods: list[Period], before: Callable[[dt.date], dt.date]) -> Comparison:
-    full = [p for p in periods if not p.partial]
-    if not full:
-        return Comparison(grain, None, None)
-    current = full[-1]
-    wanted = before(current.start)
-    previous = next((p for p in periods if p.start == wanted), None)
-    return Comparison(grain, current, previous)
-
-
-def _week_series(
-    weeks: list[Period], days: list[dt.date], window_start: dt.date
-) -> list[dict[str, Any]]:
-    loaded: dict[dt.date, int] = defaultdict(int)
-    for day in days:
-        loaded[day - dt.timedelta(days=day.weekday())] += 1
+def week_series(weeks: list[Period], window_start: dt.date) -> list[dict[str, Any]]:
+    """The weeks of the trend window, each with its values, whether partial, its days loaded."""
     return [
         {
             "week_start": p.start,
             "partial": p.partial,
-            "days_loaded": loaded[p.start],
-            "total_chats": p.values["total_chats"],
-            "satisfaction_rate": p.values["satisfaction_rate"],
-            "avg_first_response_time_seconds": p.values["avg_first_response_time_seconds"],
+            "days_loaded": p.days_loaded,
+            **{c: p.values.get(c) for c in WEEKLY_COLUMNS},
         }
         for p in weeks
         if p.end >= window_start
+    ]
+
+
+def _daily(rows: list[Row], last_day: dt.date) -> list[dict[str, Any]]:
+    since = last_day - dt.timedelta(days=DAILY_DAYS - 1)
+    return [
+        {
+            "day": as_date(r["report_date"]),
+            "total_chats": r["total_chats"],
+            "missed_chats": r.get("missed_chats"),
+        }
+        for r in rows
+        if as_date(r["report_date"]) >= since
     ]
 
 
@@ -213,16 +231,16 @@ def _agents(rows: list[Row], month_start: dt.date | None) -> list[dict[str, Any]
             str(r["agent_id"]),
         )
     )
-    return [
-        {
-            "agent_id": str(r["agent_id"]),
-            "ranking_score": r["ranking_score"],
-            "chats": r["chats"],
-            "avg_first_response_time_seconds": r["avg_first_response_time_seconds"],
-            "chatting_time_seconds": r["chatting_time_seconds"],
-        }
-        for r in chosen
-    ]
+    columns = (
+        "ranking_score",
+        "chats",
+        "avg_first_response_time_seconds",
+        "chatting_time_seconds",
+        "accepting_chats_time_seconds",
+        "not_accepting_chats_time_seconds",
+        "logged_in_time_seconds",
+    )
+    return [{"agent_id": str(r["agent_id"]), **{c: r.get(c) for c in columns}} for r in chosen]
 
 
 def _of_month(
@@ -250,20 +268,43 @@ def _timezone(rows: list[Row]) -> str | None:
 
 
 def _heatmap(rows: list[Row], window_start: dt.date, timezone: str) -> list[dict[str, Any]]:
-    """Chats per weekday and local hour over the window's days: all 7 x 24 cells."""
+    """Average chats per weekday and local hour over the window's days: all 7 x 24 cells.
+
+    A weekday occurs a different number of times in a window (a window of 17 days has three
+    Tuesdays and two Mondays), so each cell is its sum over the number of loaded days of that
+    weekday. A loaded day has a row for every hour, zeros included (the API sends empty
+    buckets), so a quiet day counts as a day with no chats, not as a missing day.
+    """
     try:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     cells: dict[tuple[int, int], int] = defaultdict(int)
+    loaded: set[dt.date] = set()
     for row in rows:
         day = as_date(row["report_date"])
         if day < window_start:
             continue
+        loaded.add(day)
         hour = dt.datetime.fromtimestamp(float(row["hour_epoch"]), zone).hour
         cells[(day.weekday(), hour)] += int(row["chats"] or 0)
+    occurrences = _count_by(loaded, lambda d: d.weekday())
     return [
-        {"weekday": WEEKDAYS[d], "weekday_index": d, "hour": h, "chats": cells[(d, h)]}
+        {
+            "weekday": WEEKDAYS[d],
+            "weekday_index": d,
+            "hour": h,
+            "chats": cells[(d, h)],
+            "days": occurrences.get(d, 0),
+            "average": cells[(d, h)] / occurrences[d] if occurrences.get(d) else None,
+        }
         for d in range(7)
         for h in range(24)
     ]
+
+
+def _count_by(days: set[dt.date], key: Callable[[dt.date], int]) -> dict[int, int]:
+    counts: dict[int, int] = defaultdict(int)
+    for day in days:
+        counts[key(day)] += 1
+    return dict(counts)

@@ -11,13 +11,17 @@ import datetime as dt
 import html
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from string import Template
 from typing import Any
 
-from .model import METRICS, AccountView, Comparison, Metric
+from .charts import GROUP_WEEKLY, WEEKLY, Weekly, group_chart
+from .combined import AllAccountsView
+from .model import AccountView, GroupView
+from .periods import GROUP_METRICS, METRICS, Comparison, Metric, Period
 
 TEMPLATE = Path(__file__).with_name("template.html")
 NO_VALUE = "–"
@@ -122,37 +126,58 @@ def _range(start: dt.date, end: dt.date) -> str:
     return f"{start:%a %Y-%m-%d} – {end:%a %Y-%m-%d}"
 
 
+def period_name(period: Period, grain: str) -> str:
+    """How a period is named in the picker and the titles."""
+    if grain == "month":
+        return f"{period.start:%B %Y}"
+    return f"{period.start:%Y-%m-%d} – {period.end:%Y-%m-%d}"
+
+
+def _partial_note(period: Period, grain: str) -> str:
+    days = (period.end - period.start).days + 1
+    return f"partial {grain}: {period.days_loaded} of {days} days loaded"
+
+
 def _period_title(comparison: Comparison) -> str:
     current, previous = comparison.current, comparison.previous
+    grain = comparison.grain
     if current is None:
-        return f"No full {comparison.grain} loaded yet"
-    if comparison.grain == "month":
-        title = f"Last full month: {current.start:%B %Y}"
-        before = f"{previous.start:%B %Y}" if previous else None
+        return f"No {grain} loaded yet"
+    if grain == "month":
+        title = f"Month: {current.start:%B %Y}"
     else:
-        title = f"Last full week: {_range(current.start, current.end)}"
-        before = f"{previous.start:%Y-%m-%d} – {previous.end:%Y-%m-%d}" if previous else None
+        title = f"Week: {_range(current.start, current.end)}"
+    if current.partial:
+        title += f" ({_partial_note(current, grain)})"
     if previous is None:
-        return f"{title} (the {comparison.grain} before is not loaded)"
-    if previous.partial:
-        return f"{title}, against {before} (partly loaded: no change shown)"
+        return f"{title}; the {grain} before is not loaded"
+    before = period_name(previous, grain)
+    if current.partial or previous.partial:
+        shown = "partly loaded" if previous.partial else "a full one"
+        return f"{title}, against {before} ({shown}: no change shown)"
     return f"{title}, against {before}"
 
 
-def tiles(comparison: Comparison) -> str:
-    """The KPI tiles of one grain: value, the value before, the change."""
+def tiles(comparison: Comparison, metrics: tuple[Metric, ...] = METRICS) -> str:
+    """The KPI tiles of one period: value, the value before, the change."""
     current, previous = comparison.current, comparison.previous
-    parts = [f'<h3 class="period">{esc(_period_title(comparison))}</h3>']
     if current is None:
-        return parts[0]
-    parts.append(f'<div class="tiles" data-grain="{comparison.grain}">')
-    for metric in METRICS:
+        return ""
+    partial = (
+        f' data-partial="{esc(_partial_note(current, comparison.grain))}"'
+        if current.partial
+        else ""
+    )
+    compare = previous is not None and not previous.partial and not current.partial
+    parts = [f'<div class="tiles" data-grain="{comparison.grain}"{partial}>']
+    for metric in metrics:
         value = current.values.get(metric.key)
         before = previous.values.get(metric.key) if previous else None
-        moved = change(metric, value, before) if previous and not previous.partial else None
+        moved = change(metric, value, before) if compare else None
+        mark = '<span class="badge">partial</span>' if current.partial else ""
         parts.append(
             f'<div class="tile" data-metric="{metric.key}">'
-            f'<div class="label">{esc(metric.label)}</div>'
+            f'<div class="label">{esc(metric.label)}{mark}</div>'
             f'<div class="value" data-value="{esc(embed_json(value))}">'
             f"{esc(fmt(value, metric.kind))}</div>"
         )
@@ -168,18 +193,53 @@ def tiles(comparison: Comparison) -> str:
     return "".join(parts)
 
 
+def periods(grain: str, choices: list[Comparison], metrics: tuple[Metric, ...] = METRICS) -> str:
+    """The tiles of every period the reader can pick, the first shown, with their picker."""
+    label = "Week" if grain == "week" else "Month"
+    if not choices:
+        return f'<h3 class="period">No {grain} loaded yet</h3>'
+    shown = choices[0].current
+    ordered = sorted(choices, key=lambda c: c.current.start if c.current else dt.date.min)
+    ordered.reverse()  # newest first
+    options = []
+    blocks = []
+    for choice in ordered:
+        current = choice.current
+        assert current is not None  # choices hold loaded periods only
+        key = f"{current.start:%Y-%m-%d}"
+        note = " (partial)" if current.partial else ""
+        selected = " selected" if current is shown else ""
+        options.append(
+            f'<option value="{key}"{selected}>{esc(period_name(current, grain))}{note}</option>'
+        )
+        blocks.append(
+            f'<div class="period-block" data-grain="{grain}" data-period="{key}"'
+            f"{'' if current is shown else ' hidden'}>"
+            f'<h3 class="period">{esc(_period_title(choice))}</h3>'
+            f"{tiles(choice, metrics)}</div>"
+        )
+    picker = (
+        f'<label class="picker">{label} <select class="period-select" data-grain="{grain}">'
+        f"{''.join(options)}</select></label>"
+    )
+    return f'<div class="periods" data-grain="{grain}">{picker}{"".join(blocks)}</div>'
+
+
+def _hours(seconds: Any) -> float | None:
+    return seconds / 3600 if seconds is not None else None
+
+
 def leaderboard(view: AccountView) -> str:
-    """The agents of the month, best ranking score first, as a table."""
+    """The agents of the month, best ranking score first, with their availability, as a table."""
     if not view.agents:
         return '<p class="empty">No agent data for this month.</p>'
     head = (
         "<thead><tr><th>#</th><th>Agent</th><th>Ranking score</th><th>Chats</th>"
-        "<th>First response time</th><th>Chatting hours</th></tr></thead>"
+        "<th>First response time</th><th>Chatting</th><th>Accepting chats</th>"
+        "<th>Not accepting</th><th>Logged in</th></tr></thead>"
     )
     rows = []
     for rank, agent in enumerate(view.agents, 1):
-        hours = agent["chatting_time_seconds"]
-        hours = hours / 3600 if hours is not None else None
         cells = [
             ("rank", rank, str(rank)),
             ("agent_id", agent["agent_id"], agent["agent_id"]),
@@ -190,8 +250,9 @@ def leaderboard(view: AccountView) -> str:
                 agent["avg_first_response_time_seconds"],
                 fmt(agent["avg_first_response_time_seconds"], "seconds"),
             ),
-            ("chatting_time_seconds", agent["chatting_time_seconds"], fmt(hours, "hours")),
         ]
+        for column in HOUR_COLUMNS:
+            cells.append((column, agent[column], fmt(_hours(agent[column]), "hours")))
         rows.append(
             "<tr>"
             + "".join(
@@ -200,7 +261,18 @@ def leaderboard(view: AccountView) -> str:
             )
             + "</tr>"
         )
-    return f'<table class="leaderboard">{head}<tbody>{"".join(rows)}</tbody></table>'
+    return (
+        '<div class="scroll"><table class="leaderboard">'
+        f"{head}<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+HOUR_COLUMNS = (
+    "chatting_time_seconds",
+    "accepting_chats_time_seconds",
+    "not_accepting_chats_time_seconds",
+    "logged_in_time_seconds",
+)
 
 
 def _chart(name: str, title: str, specs: dict[str, Any], empty: str, note: str = "") -> str:
@@ -226,6 +298,50 @@ def _funnel_note(view: AccountView) -> str:
     )
 
 
+PARTIAL_NOTE = (
+    '<p class="note">Pale bars and hollow points are partial weeks (not every day loaded):'
+    " they are not a drop. The x axis names the Monday each week starts on.</p>"
+)
+
+
+def _weekly_grid(
+    specs: dict[str, Any], weekly: tuple[Weekly, ...], prefix: Callable[[str], str]
+) -> str:
+    cards = [
+        _chart(prefix(w.name), w.title.replace(" (s)", ""), specs, "No data in this window.")
+        for w in weekly
+    ]
+    return '<div class="grid">' + "".join(cards) + "</div>"
+
+
+def _group_selector(view: AccountView) -> str:
+    if not view.group_views:
+        return ""
+    options = '<option value="account">All groups (the account)</option>' + "".join(
+        f'<option value="group-{esc(g.group_id)}">Group {esc(g.group_id)}</option>'
+        for g in view.group_views
+    )
+    return f'<label class="selector">Group <select class="group-select">{options}</select></label>'
+
+
+def _group_scope(group: GroupView, specs: dict[str, Any], window: str) -> str:
+    name = f"group-{group.group_id}"
+    return "\n".join(
+        [
+            f'<div class="scope" data-scope="{esc(name)}" hidden>',
+            f'<p class="coverage">Group <strong>{esc(group.group_id)}</strong>'
+            " (the group breakdown's marts: chats, missed chats, satisfaction, first response"
+            " time).</p>",
+            periods("week", group.week_choices, GROUP_METRICS),
+            periods("month", group.month_choices, GROUP_METRICS),
+            f"<h2>Weekly trends of group {esc(group.group_id)}, {esc(window)}</h2>",
+            PARTIAL_NOTE,
+            _weekly_grid(specs, GROUP_WEEKLY, lambda n: group_chart(group.group_id, n)),
+            "</div>",
+        ]
+    )
+
+
 def section(index: int, view: AccountView, specs: dict[str, Any], hidden: bool) -> str:
     """One account's part of the page."""
     month = f"{view.month_start:%B %Y}" if view.month_start else "no month"
@@ -237,30 +353,32 @@ def section(index: int, view: AccountView, specs: dict[str, Any], hidden: bool) 
         "Hourly data is not loaded for this account. To see chats by weekday and hour, load it"
         " with --distribution hour (into another --dataset, or reload this one with --refresh)."
     )
+    daily_from = view.daily[0]["day"] if view.daily else view.last_day
     parts = [
         f'<section class="account" data-index="{index}" data-account="{esc(view.account_id)}"'
         f"{' hidden' if hidden else ''}>",
         f'<p class="coverage">Account <strong>{esc(view.account_id)}</strong>: days'
         f" {view.first_day:%Y-%m-%d} – {view.last_day:%Y-%m-%d} loaded, in {esc(zone)}.</p>",
-        tiles(view.week),
-        tiles(view.month),
+        _group_selector(view),
+        '<div class="scope" data-scope="account">',
+        periods("week", view.week_choices),
+        periods("month", view.month_choices),
         f"<h2>Weekly trends, {esc(window)}</h2>",
-        '<p class="note">Pale bars and hollow points are partial weeks (not every day loaded):'
-        " they are not a drop.</p>",
-        '<div class="grid">',
-        _chart("weekly_chats", "Chats per week", specs, "No weekly data in this window."),
-        _chart("weekly_satisfaction", "Satisfaction", specs, "No rated chats in this window."),
+        PARTIAL_NOTE,
+        _weekly_grid(specs, WEEKLY, lambda n: n),
         _chart(
-            "weekly_first_response",
-            "Average first response time",
+            "daily_chats",
+            f"Chats per day, {daily_from:%Y-%m-%d} – {view.last_day:%Y-%m-%d}",
             specs,
-            "No first responses in this window.",
+            "No daily data.",
         ),
         "</div>",
+        *[_group_scope(g, specs, window) for g in view.group_views],
         f"<h2>{esc(month)}</h2>",
-        '<div class="card wide"><h3>Agent leaderboard</h3>',
+        '<div class="card wide"><h3>Agent leaderboard and availability</h3>',
         "<p class=\"note\">Ranking score: LiveChat's Wilson score of the month's good and bad"
-        " ratings, recomputed for the month.</p>",
+        " ratings, recomputed for the month. Hours: chatting, accepting chats, logged in but"
+        " not accepting, and logged in in all.</p>",
         leaderboard(view),
         "</div>",
         '<div class="grid">',
@@ -278,13 +396,40 @@ def section(index: int, view: AccountView, specs: dict[str, Any], hidden: bool) 
         "</div>",
         _chart(
             "heatmap",
-            f"Chats by weekday and hour ({zone}), {window}",
+            f"Average chats per weekday and hour ({zone}), {window}",
             specs,
             heat_empty,
+            "Each cell is the chats of that hour averaged over the loaded days of that weekday"
+            " (weekdays occur a different number of times in a window).",
         ),
         "</section>",
     ]
+    return "\n".join(p for p in parts if p)
+
+
+def all_section(view: AllAccountsView, specs: dict[str, Any]) -> str:
+    """The all-accounts part of the page: summed tiles and weekly trends, hidden until chosen."""
+    window = f"{view.window_start:%Y-%m-%d} – {view.last_day:%Y-%m-%d}"
+    parts = [
+        f'<section class="account" data-index="{ALL}" data-account="" hidden>',
+        f'<p class="coverage">All {len(view.accounts)} accounts:'
+        f" {esc(', '.join(view.accounts))}. Counts are added up; rates are ratios of the added"
+        " counts (all good ratings over all ratings, all missed chats over all chats), never an"
+        " average of the accounts' rates; average times are weighted by the chats each"
+        " account's average is over. A period is partial when it is for any account.</p>",
+        '<div class="scope" data-scope="account">',
+        periods("week", view.week_choices),
+        periods("month", view.month_choices),
+        f"<h2>Weekly trends of all accounts, {esc(window)}</h2>",
+        PARTIAL_NOTE,
+        _weekly_grid(specs, WEEKLY, lambda n: n),
+        "</div>",
+        "</section>",
+    ]
     return "\n".join(parts)
+
+
+ALL = "all"
 
 
 def render(
@@ -292,32 +437,38 @@ def render(
     views: list[AccountView],
     specs: list[dict[str, Any]],
     bundle: str,
+    combined: tuple[AllAccountsView, dict[str, Any]] | None = None,
 ) -> str:
-    """Return the whole page."""
+    """Return the whole page (with the all-accounts part when `combined` is given)."""
     if len(views) > 1:
         options = "".join(
             f'<option value="{i}">{esc(v.account_id)}</option>' for i, v in enumerate(views)
         )
+        if combined:
+            options += f'<option value="{ALL}">All accounts</option>'
         selector = (
             '<label class="selector">Account <select id="account-select">'
             f"{options}</select></label>"
         )
     else:
         selector = ""
-    sections = "\n".join(
-        section(i, v, s, i > 0) for i, (v, s) in enumerate(zip(views, specs, strict=True))
-    )
-    data = "\n".join(
+    sections = [section(i, v, s, i > 0) for i, (v, s) in enumerate(zip(views, specs, strict=True))]
+    data = [
         f'<script type="application/json" id="specs-{i}">{embed_json(s)}</script>'
         for i, s in enumerate(specs)
-    )
+    ]
+    if combined:
+        sections.append(all_section(*combined))
+        data.append(
+            f'<script type="application/json" id="specs-{ALL}">{embed_json(combined[1])}</script>'
+        )
     last = max(v.last_day for v in views)
     return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         title=esc(f"LiveChat reports: {', '.join(v.account_id for v in views)}"),
         dataset=esc(dataset),
         through=f"{last:%Y-%m-%d}",
         selector=selector,
-        sections=sections,
-        data=data,
+        sections="\n".join(sections),
+        data="\n".join(data),
         bundle=embed_script(bundle),
     )

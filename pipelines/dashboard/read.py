@@ -25,6 +25,7 @@ from typing import Any
 KPI_COLUMNS = (
     "is_partial_period",
     "total_chats",
+    "missed_chats",
     "chats_rated_good",
     "chats_rated_bad",
     "satisfaction_rate",
@@ -34,18 +35,52 @@ KPI_COLUMNS = (
     "avg_chat_duration_seconds",
     "unique_visitors",
     "available_hours",
+    "queued_visitors",
+    "left_queue_visitors",
     "queue_abandonment_rate",
 )
+# The per-group marts: no visitors, queues or availability (the API has no per-group number).
+GROUP_COLUMNS = (
+    "is_partial_period",
+    "total_chats",
+    "missed_chats",
+    "chats_rated_good",
+    "chats_rated_bad",
+    "satisfaction_rate",
+    "missed_chat_rate",
+    "avg_first_response_time_seconds",
+)
 QUERIES: dict[str, str] = {
-    "kpi_daily": "select account_id, report_date, total_chats from {kpi_daily}",
+    "kpi_daily": "select account_id, report_date, total_chats, missed_chats from {kpi_daily}",
     "kpi_weekly": "select account_id, week_start, " + ", ".join(KPI_COLUMNS) + " from {kpi_weekly}",
     "kpi_monthly": (
         "select account_id, month_start, " + ", ".join(KPI_COLUMNS) + " from {kpi_monthly}"
     ),
     "agents": (
         "select account_id, month_start, agent_id, chats, ranking_score,"
-        " avg_first_response_time_seconds, chatting_time_seconds"
+        " avg_first_response_time_seconds, chatting_time_seconds, logged_in_time_seconds,"
+        " accepting_chats_time_seconds, not_accepting_chats_time_seconds"
         " from {agent_scorecard_monthly}"
+    ),
+    "kpi_weekly_by_group": (
+        "select account_id, group_id, week_start, "
+        + ", ".join(GROUP_COLUMNS)
+        + " from {kpi_weekly_by_group}"
+    ),
+    "kpi_monthly_by_group": (
+        "select account_id, group_id, month_start, "
+        + ", ".join(GROUP_COLUMNS)
+        + " from {kpi_monthly_by_group}"
+    ),
+    # The chats each average is over, to weigh accounts' averages in the all-accounts view.
+    "weights": (
+        "select account_id, report_date, first_response_time_chats, response_time_chats,"
+        " chat_duration_chats from {int_kpi_daily}"
+    ),
+    # No mart keeps the queue wait: the report's buckets, weighted by their queued customers.
+    "queues": (
+        "select account_id, report_date, report_hour, queued_visitors, queued_avg_seconds"
+        " from {stg_livechat__chats_queued_visitors}"
     ),
     "tags": "select account_id, month_start, tag, chats, share_of_chats from {tag_usage_monthly}",
     "greetings": (

@@ -1,6 +1,6 @@
 """Dashboard fixtures: two accounts loaded from two emulators into one DuckDB dataset.
 
-Account `demo` (seed 42) is loaded by day in UTC; account `acme & <co>` (seed 7, a name with
+Account `demo` (seed 42) is loaded by day in UTC, with the group breakdown; account `acme & <co>` (seed 7, a name with
 HTML's special characters) by hour in Asia/Tokyo, so one page has a heatmap and one the line
 saying how to get it. Both end on Wednesday 2026-11-18: the current week is partial, and so is
 the first (the loads start on Tuesday 2026-09-01).
@@ -35,7 +35,7 @@ ACCOUNTS = {
         "token": "acme-pat",
         "options": {"distribution": "hour", "timezone": "Asia/Tokyo"},
     },
-    DAILY: {"seed": 42, "token": "demo-pat", "options": {}},
+    DAILY: {"seed": 42, "token": "demo-pat", "options": {"breakdowns": "group"}},
 }
 # What the page must call the last full week and month, and the periods before them.
 LAST_WEEK, WEEK_BEFORE = dt.date(2026, 11, 9), dt.date(2026, 11, 2)
@@ -92,6 +92,36 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     yield Loaded(db)
 
 
+@pytest.fixture(scope="session")
+def one_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    """Account `demo`'s first day only: today, Wednesday 2026-11-18, loaded at 15:00."""
+    tmp = tmp_path_factory.mktemp("one-day")
+    db = tmp / "one-day.duckdb"
+    spec = ACCOUNTS[DAILY]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp)
+        mp.setenv("DLT_DATA_DIR", str(tmp / "dlt"))
+        mp.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+        mp.setenv("RUNTIME__LOG_LEVEL", "ERROR")
+        api = ReportsAPI(
+            now=at(TODAY, 15), seed=spec["seed"], account_id=DAILY,
+            personal_access_token=spec["token"],
+        )  # fmt: skip
+        with Emulator(api) as emulator:
+            pipeline = build_pipeline("dashboard_one_day", "duckdb", "livechat_reports", str(db))
+            options = LoadOptions(
+                credentials=credentials(DAILY, spec["token"]),
+                base_url=emulator.url,
+                backoff_seconds=0.0,
+                today=TODAY,
+                start_date=TODAY,
+                end_date=TODAY,
+                backfill=True,
+            )
+            run_load(pipeline, options, transform=True)
+    yield Loaded(db)
+
+
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run each test in its own directory, with dlt's state kept there."""
@@ -111,13 +141,20 @@ def copy_of(loaded: Loaded, target: Path) -> Loaded:
 
 
 class PageParser(HTMLParser):
-    """Collects tiles, leaderboard cells, chart slots and the embedded JSON of each section."""
+    """Collects tiles, leaderboard cells, chart slots and the embedded JSON of each section.
+
+    `sections[account]["tiles"][(grain, metric)]` are the account's tiles shown first;
+    `sections[account]["periods"][(scope, grain, period)]` every period block of a scope
+    (`account` or `group-<id>`): whether hidden, its title, its partial note and its tiles.
+    """
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.sections: dict[str, dict[str, Any]] = {}
         self.specs: dict[str, Any] = {}
         self._section: dict[str, Any] | None = None
+        self._scope = "account"
+        self._block: dict[str, Any] | None = None
         self._grain: str | None = None
         self._metric: str | None = None
         self._capture: tuple[str, dict[str, Any]] | None = None
@@ -130,7 +167,7 @@ class PageParser(HTMLParser):
         classes = a.get("class", "").split()
         if tag == "section" and "account" in classes:
             self._section = {
-                "index": a["data-index"], "hidden": "hidden" in a, "tiles": {},
+                "index": a["data-index"], "hidden": "hidden" in a, "tiles": {}, "periods": {},
                 "agents": [], "charts": [], "empty": [], "text": [],
             }  # fmt: skip
             self.sections[a["data-account"]] = self._section
@@ -138,13 +175,28 @@ class PageParser(HTMLParser):
             self._json_id, self._text = a["id"], []
         elif self._section is None:
             return
+        elif "scope" in classes:
+            self._scope = a["data-scope"]
+        elif "period-block" in classes:
+            self._block = {"hidden": "hidden" in a, "tiles": {}, "partial": None}
+            key = (self._scope, a["data-grain"], a["data-period"])
+            self._section["periods"][key] = self._block
+        elif tag == "h3" and "period" in classes and self._block is not None:
+            self._capture, self._text = ("title", self._block), []
         elif "tiles" in classes:
             self._grain = a["data-grain"]
+            if self._block is not None:
+                self._block["partial"] = a.get("data-partial")
         elif "tile" in classes:
             self._metric = a["data-metric"]
-            self._section["tiles"][(self._grain, self._metric)] = {}
+            tile: dict[str, Any] = {}
+            if self._block is not None:
+                self._block["tiles"][self._metric] = tile
+            if self._scope == "account" and self._block is not None and not self._block["hidden"]:
+                self._section["tiles"][(self._grain, self._metric)] = tile
         elif "value" in classes or "change" in classes:
-            tile = self._section["tiles"][(self._grain, self._metric)]
+            assert self._block is not None and self._metric is not None
+            tile = self._block["tiles"][self._metric]
             if "value" in classes:
                 tile["value"] = json.loads(a["data-value"])
                 self._capture, self._text = ("value_text", tile), []
@@ -167,7 +219,7 @@ class PageParser(HTMLParser):
         if tag == "script" and self._json_id:
             self.specs[self._json_id] = json.loads("".join(self._text))
             self._json_id = None
-        elif self._capture and tag in ("div", "td", "p"):
+        elif self._capture and tag in ("div", "td", "p", "h3"):
             key, target = self._capture
             target[key] = "".join(self._text)
             if key == "empty_text" and self._section is not None:
@@ -178,7 +230,7 @@ class PageParser(HTMLParser):
             self._section["agents"].append({c["column"]: c for c in self._row})
             self._row = None
         elif tag == "section":
-            self._section = None
+            self._section, self._scope, self._block = None, "account", None
 
     def handle_data(self, data: str) -> None:
         if self._json_id or self._capture:

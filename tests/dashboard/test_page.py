@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.dashboard.model import METRICS
 from pipelines.dashboard.page import change, duration, embed_json, embed_script, fmt
+from pipelines.dashboard.periods import METRICS
 
 json_values = st.recursive(
     st.none()
