@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import duckdb
 import pytest
 
 from sources.livechat_emulator import Emulator, ReportsAPI
@@ -96,8 +97,8 @@ class Semantic:
 
 def profile_env(loader: Loader, postgres: str | None) -> dict[str, str]:
     """The variables of the shipped `livechat` profile that point it at this destination."""
-    if postgres is None:
-        return {"LIVECHAT_DUCKDB_PATH": loader.db}
+    if postgres is None:  # the read-only output: mf never needs DuckDB's write lock
+        return {"LIVECHAT_DBT_TARGET": "duckdb_read_only", "LIVECHAT_DUCKDB_PATH": loader.db}
     url = urlparse(postgres)
     return {
         "LIVECHAT_DBT_TARGET": "postgres",
@@ -273,3 +274,18 @@ def test_agent_metrics_equal_the_monthly_scorecard(semantic: Semantic) -> None:
         columns=AGENT_METRICS, prefix="agent_", entities=["account", "agent"], grain="month",
     )  # fmt: skip
     assert rows >= len(ACCOUNTS) * 2
+
+
+def test_mf_reads_the_duckdb_file_read_only_beside_another_reader(semantic: Semantic) -> None:
+    if semantic.loader.destination != "duckdb":
+        pytest.skip("DuckDB's file lock only")
+    metrics, group_by = ["total_chats"], ["metric_time__month", "account"]
+    with duckdb.connect(semantic.loader.db, read_only=True):  # a BI tool, the dashboard
+        rows = mf_query(semantic, metrics, group_by)
+        assert {r["account"] for r in rows} == set(ACCOUNTS)
+        # the read-write output needs the write lock, which another reader's handle denies
+        writer = Semantic(
+            semantic.loader, semantic.project, {**semantic.env, "LIVECHAT_DBT_TARGET": "duckdb"}
+        )
+        done = run("mf", "query", "--metrics", "total_chats", "--quiet", semantic=writer)
+        assert done.returncode != 0 and "Could not set lock" in done.stdout + done.stderr
