@@ -11,7 +11,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,lint,postgres,dbt,dashboard,dagster]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lint,postgres,dbt,semantic,dashboard,dagster]"
 	# Bundle Vega's scripts for the dashboard once, now, rather than in its first run.
 	$(BIN)/python -c "from pipelines.dashboard import javascript_bundle; javascript_bundle()"
 	# Parse the dbt package once per version, now, rather than in the first build of the views.
