@@ -14,7 +14,15 @@ import pytest
 
 dagster = pytest.importorskip("dagster", reason="the `dagster` extra is not installed")
 
-from dagster import AssetKey, DagsterEventType, DagsterInstance, materialize  # noqa: E402
+from dagster import (  # noqa: E402
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    RunRequest,
+    SkipReason,
+    build_sensor_context,
+    materialize,
+)
 
 from pipelines.orchestration.checks import (  # noqa: E402
     FRESHNESS_CHECK,
@@ -22,7 +30,9 @@ from pipelines.orchestration.checks import (  # noqa: E402
     freshness_result,
     stale_after_hours,
 )
+from pipelines.orchestration.jobs import transform_job  # noqa: E402
 from pipelines.orchestration.models import TARGET_DIR, dbt_resource, model_assets  # noqa: E402
+from pipelines.orchestration.sensors import views_sensor  # noqa: E402
 from sources.livechat_emulator import Emulator  # noqa: E402
 from sources.livechat_emulator.accounts import Accounts  # noqa: E402
 from tests.e2e.conftest import rehearse  # noqa: E402
@@ -48,8 +58,9 @@ def checks_of(result: Any) -> dict[tuple[str, str], Any]:
 
 
 def attempts(result: Any) -> int:
-    """How many times the run's steps started (a retried step starts again)."""
-    return sum(e.event_type is DagsterEventType.STEP_START for e in result.all_events)
+    """How many times the run's steps started (a retried step restarts)."""
+    started = (DagsterEventType.STEP_START, DagsterEventType.STEP_RESTARTED)
+    return sum(e.event_type in started for e in result.all_events)
 
 
 def duplicate_oldest_rating() -> tuple[Any, ...]:
@@ -234,3 +245,44 @@ def test_stale_after_hours_says_what_is_wrong_with_its_value() -> None:
     for bad in ("0", "-3", "a day"):
         with pytest.raises(ValueError, match=f"LIVECHAT_STALE_AFTER_HOURS `{bad}` is not a"):
             stale_after_hours({"LIVECHAT_STALE_AFTER_HOURS": bad})
+
+
+def test_the_views_run_after_loads_and_when_the_loaded_columns_change(
+    accounts: tuple[Emulator, Accounts],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    instance: DagsterInstance,  # noqa: F811
+) -> None:
+    emulator, _ = accounts
+    configure(emulator, monkeypatch, None)
+    monkeypatch.setenv("SOURCES__LIVECHAT__REPORTS", "chats_total_chats")
+    sensor = views_sensor(transform_job(model_assets()))
+    cursor: str | None = None
+
+    def tick() -> RunRequest | SkipReason:
+        nonlocal cursor
+        context = build_sensor_context(
+            instance=instance, cursor=cursor, resources={"warehouse": warehouse(None)}
+        )
+        result = sensor.evaluate_tick(context)
+        cursor = context.cursor
+        if result.run_requests:
+            assert len(result.run_requests) == 1
+            return result.run_requests[0]
+        return SkipReason(result.skip_message)
+
+    assert isinstance(tick(), SkipReason)  # nothing loaded yet
+    assert load(instance, None).success
+    after_load = tick()
+    assert isinstance(after_load, RunRequest)
+    assert after_load.tags["livechat/why"] == (
+        "a load ran and the package or the loaded columns changed"
+    )
+    assert isinstance(tick(), SkipReason)  # nothing new since
+    query(None, "livechat_reports", "alter table livechat_reports.chats_total_chats add note text")
+    changed = tick()
+    assert isinstance(changed, RunRequest)
+    assert changed.tags["livechat/why"] == "the package or the loaded columns changed"
+    assert isinstance(tick(), SkipReason)
+    assert load(instance, None).success
+    again = tick()
+    assert isinstance(again, RunRequest) and again.tags["livechat/why"] == "a load ran"
