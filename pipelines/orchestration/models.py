@@ -184,46 +184,41 @@ def with_table_metadata(
 
 
 def build_failure(invocation: DbtCliInvocation) -> Failure:
-    """Why `dbt build` failed, and whether a retry may pass.
+    """Why `dbt build` failed (each failed node and dbt's message), and whether to retry.
 
     Only tests failed: their checks say which, on which asset; the data they test is wrong
     or stale, which a retry would not change. A model or the database failed: that may pass.
     """
-    failed = failed_tests(invocation)
-    if failed is not None:
+    failed = failed_results(invocation)
+    named = "; ".join(
+        f"{_short(r['unique_id'])}: {r.get('message') or r['status']}" for r in failed
+    )
+    if failed and all(r["unique_id"].startswith(("test.", "unit_test.")) for r in failed):
         return Failure(
-            description=f"dbt tests failed: {', '.join(failed)}. The views were built; the"
-            " failed checks name the assets whose data is wrong or stale, which a retry would"
-            " not change.",
+            description=f"dbt tests failed: {named}. The views were built; the failed checks"
+            " name the assets whose data is wrong or stale, which a retry would not change.",
             allow_retries=False,
         )
     return Failure(
         description=f"dbt build failed (exit code {invocation.process.returncode}):"
-        f" {', '.join(failed_nodes(invocation)) or 'see its log above'}. It is retried;"
-        " if it keeps failing, fix what dbt names and materialize the views again.",
+        f" {named or 'see its log above'}. It is retried; if it keeps failing, fix what dbt"
+        " names and materialize the views again.",
         allow_retries=True,
     )
 
 
-def failed_nodes(invocation: DbtCliInvocation) -> list[str]:
-    """The unique ids of the nodes that failed or errored, from the build's results."""
+def failed_results(invocation: DbtCliInvocation) -> list[dict[str, Any]]:
+    """The results of the nodes that failed or errored, from the build's run_results.json."""
     try:
         results = invocation.get_artifact("run_results.json")["results"]
     except Exception:  # no results written: dbt failed before running anything
         return []
-    return [r["unique_id"] for r in results if r.get("status") in ("fail", "error")]
+    return [r for r in results if r.get("status") in ("fail", "error")]
 
 
-def failed_tests(invocation: DbtCliInvocation) -> list[str] | None:
-    """The names of the failed tests of a build in which only tests failed, else None."""
-    try:
-        results = invocation.get_artifact("run_results.json")["results"]
-    except Exception:  # no results written: dbt failed before running anything
-        return None
-    failed = [r["unique_id"] for r in results if r.get("status") in ("fail", "error")]
-    if not failed or not all(u.startswith(("test.", "unit_test.")) for u in failed):
-        return None
-    return [u.split(".")[2] if u.count(".") >= 2 else u for u in failed]
+def _short(unique_id: str) -> str:
+    """A node's name from its unique id (`test.livechat.<name>.<hash>` gives `<name>`)."""
+    return unique_id.split(".")[2] if unique_id.count(".") >= 2 else unique_id
 
 
 def dbt_resource(project: DbtProject | None = None) -> DbtCliResource:
