@@ -12,10 +12,11 @@ from dagster import Definitions, ExecutorDefinition
 
 from pipelines.accounts import shard_count
 
-from .jobs import ShardTags, daily_loads, daily_transform, load_job, transform_job
+from .jobs import ShardTags, daily_loads, load_job, transform_job
 from .loads import report_assets
 from .models import dbt_resource, model_assets
 from .partitions import shard_partitions
+from .sensors import views_sensor
 from .warehouse import LiveChatWarehouse
 
 
@@ -42,7 +43,8 @@ def build_definitions(
     return Definitions(
         assets=[reports, models],
         jobs=[loads, transform],
-        schedules=[daily_loads(loads, partitions), daily_transform(transform)],
+        schedules=[daily_loads(loads, partitions)],
+        sensors=[views_sensor(transform)],
         resources={
             "dbt": dbt_resource(),
             "warehouse": warehouse or LiveChatWarehouse(),

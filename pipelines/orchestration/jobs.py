@@ -1,4 +1,4 @@
-"""The jobs and the daily schedules: one load run per shard, then the transform."""
+"""The jobs and the daily schedule of the loads (one run per shard); the views run by sensor."""
 
 from __future__ import annotations
 
@@ -24,10 +24,8 @@ from .partitions import shard_of_key
 LOAD_JOB = "livechat_accounts"
 # The transform's job and schedule keep the names users schedule and launch by.
 TRANSFORM_JOB = "livechat_views"
-# 06:15 UTC, as the README's cron example; the transform half an hour later (on DuckDB they queue
-# behind the loads in the pool anyway).
+# 06:15 UTC, as the README's cron example; the views run after the loads (sensors.py).
 LOAD_CRON = "15 6 * * *"
-TRANSFORM_CRON = "45 6 * * *"
 
 ShardTags = Callable[[int], Mapping[str, str]]
 
@@ -83,10 +81,3 @@ def daily_loads(
         ]
 
     return livechat_accounts_daily
-
-
-def daily_transform(job: UnresolvedAssetJobDefinition) -> ScheduleDefinition:
-    """The daily schedule of the transform."""
-    return ScheduleDefinition(
-        name="livechat_views_daily", job=job, cron_schedule=TRANSFORM_CRON, execution_timezone="UTC"
-    )

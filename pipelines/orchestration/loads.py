@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from dagster import (
+    AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
@@ -60,7 +61,17 @@ from sources.livechat.meaning import ACCOUNTS_TABLE
 from sources.livechat.reports import REPORTS
 from transforms.tables import LOADS_TABLE
 
+from .checks import (
+    FRESHNESS_CHECK,
+    check_specs,
+    freshness_result,
+    grain_result,
+    grains,
+    last_loads,
+    not_loaded_result,
+)
 from .partitions import shard_of_key
+from .tables import table_metadata
 from .warehouse import LiveChatWarehouse
 
 GROUP = "livechat"
@@ -182,6 +193,7 @@ def report_assets(partitions: StaticPartitionsDefinition) -> AssetsDefinition:
     @multi_asset(
         name="livechat_reports",
         specs=specs,
+        check_specs=check_specs(KEY_PREFIX, [spec.key for spec in specs]),
         partitions_def=partitions,
         can_subset=False,
         pool=POOL,
@@ -191,7 +203,7 @@ def report_assets(partitions: StaticPartitionsDefinition) -> AssetsDefinition:
         context: AssetExecutionContext,
         config: LoadConfig,
         warehouse: LiveChatWarehouse,
-    ) -> Iterator[MaterializeResult[Any]]:
+    ) -> Iterator[MaterializeResult[Any] | AssetCheckResult]:
         yield from load_shard(context, config, warehouse)
 
     return livechat_reports_assets
@@ -199,7 +211,7 @@ def report_assets(partitions: StaticPartitionsDefinition) -> AssetsDefinition:
 
 def load_shard(
     context: AssetExecutionContext, config: LoadConfig, warehouse: LiveChatWarehouse
-) -> Iterator[MaterializeResult[Any]]:
+) -> Iterator[MaterializeResult[Any] | AssetCheckResult]:
     """Load the partition's shard as `livechat-reports load --shards k` does.
 
     The same checks before any request (the account sections, their settings), then
@@ -207,7 +219,8 @@ def load_shard(
     lock, the destination check, packages an interrupted run left, the accounts' cursors and
     their rows' meaning, all before any request), one load job and one merge per table for all
     its accounts. The accounts loaded become one
-    materialization per table written; then, if some account failed, a `Failure` naming each.
+    materialization per table written (with its row count, read after the load), then the
+    checks of those tables (`checks.py`); then, if some account failed, a `Failure` naming each.
 
     Raises:
         Failure: When the shard could not be loaded, or some of its accounts failed (the
@@ -223,7 +236,16 @@ def load_shard(
                 f" to the shard its section's `shard` names, else to the one a hash of its"
                 " name picks."
             )
-            return
+    except Exception as error:
+        raise shard_failure(key, members, error) from error
+    if not members:  # the checks still say how the tables are
+        if warehouse.has_dataset():
+            with warehouse.sql_client() as client:
+                yield from table_checks(context, client)
+        else:
+            yield from table_checks(context, None)
+        return
+    try:
         options = with_rehearsed_now(config.load_options())
         # Recorded with each account's load: the dataset learns which accounts are configured.
         options = options.replace(configured_accounts=configured_account_ids())
@@ -254,7 +276,10 @@ def load_shard(
         raise shard_failure(key, members, whole) from whole
     for result in outcome.results:
         log_account(context, result)
-    yield from materializations(outcome.results, warehouse.stored_dataset())
+    if any(r.summary is not None for r in outcome.results):
+        with warehouse.sql_client() as client:
+            yield from materializations(outcome.results, warehouse.stored_dataset(), client)
+            yield from table_checks(context, client)
     if outcome.failed:
         raise accounts_failure(key, outcome.results)
 
@@ -290,26 +315,44 @@ def log_account(context: AssetExecutionContext, result: AccountResult) -> None:
         context.log.error(f"{who} failed: {diagnose(result.error, 'load').message}")
 
 
+def written_tables(results: Sequence[AccountResult]) -> list[str]:
+    """The tables the shard's load wrote: each report loaded, then the tables they share."""
+    loaded = [r.summary for r in results if r.summary is not None]
+    if not loaded:
+        return []
+    return list(dict.fromkeys([*loaded[0].resources, *shared_tables(loaded[0].resources)]))
+
+
 def materializations(
-    results: Sequence[AccountResult], dataset: str
+    results: Sequence[AccountResult], dataset: str, client: Any
 ) -> Iterator[MaterializeResult[Any]]:
     """One result per asset the shard's load wrote: each report loaded, then the tables they share.
 
-    Each carries the table's name in the dataset, the load id, the rows the run loaded into
-    it (in all and per account id) and the accounts loaded and failed.
+    Each carries the table's name in the dataset (`dagster/table_name`), the rows it holds
+    (`dagster/row_count`; of the shard's accounts, `dagster/partition_row_count`), the load id,
+    the rows the run loaded into it (in all and per account id) and the accounts loaded and
+    failed.
+
+    Args:
+        results: The shard's accounts' results.
+        dataset: The dataset as the destination stores it.
+        client: dlt's SQL client on the dataset, to count the rows.
     """
     loaded = [r for r in results if r.summary is not None]
     if not loaded:
         return
     first = typing.cast(LoadSummary, loaded[0].summary)
+    keyed = grains()
+    shard_accounts = [r.account.account_id for r in results]
     accounts: dict[str, Any] = {
         "accounts_loaded": MetadataValue.text(named(r.account for r in loaded))
     }
     failed = [r.account for r in results if r.error is not None]
     if failed:
         accounts["accounts_failed"] = MetadataValue.text(named(failed))
-    for table in dict.fromkeys([*first.resources, *shared_tables(first.resources)]):
+    for table in written_tables(results):
         metadata: dict[str, Any] = {
+            **table_metadata(client, dataset, table, shard_accounts if table in keyed else None),
             "table": MetadataValue.text(f"{dataset}.{table}"),
             "load_id": MetadataValue.text(first.load_id or ""),
             **accounts,
@@ -323,6 +366,40 @@ def materializations(
             metadata["rows_loaded"] = MetadataValue.int(sum(rows.values()))
             metadata["rows_by_account"] = MetadataValue.json(rows)
         yield MaterializeResult(asset_key=AssetKey([KEY_PREFIX, table]), metadata=metadata)
+
+
+def table_checks(context: AssetExecutionContext, client: Any) -> Iterator[AssetCheckResult]:
+    """Every check of the report assets, on the tables as they are after the shard's load.
+
+    A table the dataset does not have yet passes its grain; `account_loads` missing means no
+    account has loaded yet. `client` is None when there is no dataset at all (no DuckDB file).
+    """
+    keyed = grains()
+    tables = set()
+    if client is not None:
+        rows = client.execute_sql(
+            "select table_name from information_schema.tables where table_schema = %s",
+            client.dataset_name,
+        )
+        tables = {str(row[0]) for row in rows or []}
+
+    def query(sql: str) -> Sequence[Sequence[Any]]:
+        return typing.cast(Sequence[Sequence[Any]], client.execute_sql(sql) or [])
+
+    for spec in context.assets_def.check_specs:
+        table = spec.asset_key.path[-1]
+        if spec.name == FRESHNESS_CHECK:
+            last = (
+                last_loads(query, client.make_qualified_table_name(table))
+                if table in tables
+                else {}
+            )
+            yield freshness_result(last, KEY_PREFIX, configured_account_ids())
+        elif table in tables:
+            qualified = client.make_qualified_table_name(table)
+            yield grain_result(query, KEY_PREFIX, table, qualified, keyed[table])
+        else:
+            yield not_loaded_result(KEY_PREFIX, table)
 
 
 def named(accounts: Iterable[Account]) -> str:

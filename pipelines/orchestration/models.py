@@ -14,21 +14,28 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Failure
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Failure, Output
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
-from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from transforms import PROJECT_DIR
 from transforms.runner import PROFILES_DIR
 
 from .loads import GROUP, KEY_PREFIX, POOL, RETRY_POLICY
+from .tables import table_metadata
 from .warehouse import LiveChatWarehouse
 
 
@@ -89,7 +96,19 @@ def _newest_package_file() -> float:
 
 
 class ModelsTranslator(DagsterDbtTranslator):
-    """Models are `livechat_views/<model>` (keys users know); a loaded table, its report's asset."""
+    """Models are `livechat_views/<model>` (keys users know); a loaded table, its report's asset.
+
+    The package's tests are asset checks: a model's on the model's asset, and a source
+    table's (its `grain`) on the report asset that loads the table, so a duplicate key is a
+    failed check on `livechat/<table>`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            DagsterDbtTranslatorSettings(
+                enable_asset_checks=True, enable_source_tests_as_checks=True
+            )
+        )
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         """Return the asset of a model, or of the report behind a source table."""
@@ -121,37 +140,85 @@ def model_assets(project: DbtProject | None = None) -> AssetsDefinition:
         context: AssetExecutionContext, dbt: DbtCliResource, warehouse: LiveChatWarehouse
     ) -> Iterator[Any]:
         variables = json.dumps({"livechat_schema": warehouse.stored_dataset()})
-        with warehouse.dbt_environment():  # dbt's process starts with these variables
-            invocation = dbt.cli(
-                ["build", "--vars", variables],
-                context=context,
-                target_path=TARGET_DIR / f"build-{context.run.run_id}",  # not in the package
-            )
+        build = TARGET_DIR / f"build-{context.run.run_id}"  # not in the package
         try:
-            yield from invocation.stream()
-        except DagsterDbtCliRuntimeError as error:
-            failed = failed_tests(invocation)
-            if failed is None:
-                raise  # a model or the database failed: that may pass when retried
-            raise Failure(
-                description=f"dbt tests failed: {', '.join(failed)}. The views were built;"
-                " the data they test is wrong or stale, which a retry would not change.",
-                allow_retries=False,
-            ) from error
+            with warehouse.dbt_environment():  # dbt's process starts with these variables
+                invocation = dbt.cli(
+                    ["build", "--vars", variables],
+                    context=context,
+                    target_path=build,
+                    raise_on_error=False,
+                )
+            # Held until dbt has finished: the row counts are read after it (a DuckDB file
+            # has one process writing it at a time).
+            events = list(invocation.stream())
+            with warehouse.sql_client() as client:
+                for event in events:
+                    yield with_table_metadata(context, event, client, warehouse.stored_dataset())
+            if not invocation.is_successful():
+                raise build_failure(invocation)
+        finally:
+            # The run's compiled SQL, results and log: in Dagster's event log by now.
+            shutil.rmtree(build, ignore_errors=True)
 
     return livechat_models
 
 
-def failed_tests(invocation: DbtCliInvocation) -> list[str] | None:
-    """The names of the failed tests of a build in which only tests failed, else None."""
+def with_table_metadata(
+    context: AssetExecutionContext, event: Any, client: Any, dataset: str
+) -> Any:
+    """A model's output with the view's real name (`<dataset>.<model>`) and its rows now.
+
+    dagster-dbt names the relation the manifest was parsed for; the run's dataset is the
+    warehouse's. Any other event is returned as it is.
+    """
+    if not isinstance(event, Output):
+        return event
+    name = context.assets_def.keys_by_output_name[event.output_name].path[-1]
+    try:
+        counted = table_metadata(client, dataset, name)
+    except Exception as error:  # the view was built; a count that fails must not hide that
+        context.log.warning(f"Could not count the rows of {dataset}.{name}: {error}")
+        return event
+    return event.with_metadata({**event.metadata, **counted})
+
+
+def build_failure(invocation: DbtCliInvocation) -> Failure:
+    """Why `dbt build` failed (each failed node and dbt's message), and whether to retry.
+
+    Only tests failed: their checks say which, on which asset; the data they test is wrong
+    or stale, which a retry would not change. A model or the database failed: that may pass.
+    """
+    failed = failed_results(invocation)
+    named = "; ".join(
+        f"{_short(r['unique_id'])}: {r.get('message') or r['status']}" for r in failed
+    )
+    if failed and all(r["unique_id"].startswith(("test.", "unit_test.")) for r in failed):
+        return Failure(
+            description=f"dbt tests failed: {named}. The views were built; the failed checks"
+            " name the assets whose data is wrong or stale, which a retry would not change.",
+            allow_retries=False,
+        )
+    return Failure(
+        description=f"dbt build failed (exit code {invocation.process.returncode}):"
+        f" {named or 'see its log above'}. It is retried; if it keeps failing, fix what dbt"
+        " names and materialize the views again.",
+        allow_retries=True,
+    )
+
+
+def failed_results(invocation: DbtCliInvocation) -> list[dict[str, Any]]:
+    """The results of the nodes that failed or errored, from the build's run_results.json."""
     try:
         results = invocation.get_artifact("run_results.json")["results"]
     except Exception:  # no results written: dbt failed before running anything
-        return None
-    failed = [r["unique_id"] for r in results if r.get("status") in ("fail", "error")]
-    if not failed or not all(u.startswith(("test.", "unit_test.")) for u in failed):
-        return None
-    return [u.split(".")[2] if u.count(".") >= 2 else u for u in failed]
+        return []
+    return [r for r in results if r.get("status") in ("fail", "error")]
+
+
+def _short(unique_id: str) -> str:
+    """A node's name from its unique id (`test.livechat.<name>.<hash>` gives `<name>`)."""
+    return unique_id.split(".")[2] if unique_id.count(".") >= 2 else unique_id
 
 
 def dbt_resource(project: DbtProject | None = None) -> DbtCliResource:

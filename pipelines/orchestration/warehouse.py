@@ -82,6 +82,23 @@ class LiveChatWarehouse(ConfigurableResource):  # type: ignore[type-arg]
                 else:
                     os.environ[key] = value
 
+    @contextmanager
+    def sql_client(self) -> Iterator[Any]:
+        """Open dlt's SQL client on the dataset, to count rows and run checks after a load.
+
+        Connected as the loads connect (the same file, the same credentials the dlt way), with
+        a pipeline of its own (`<pipeline_name>_dagster`) that never runs.
+        """
+        pipeline = build_pipeline(
+            f"{self.pipeline_name}_dagster", self.destination, self.dataset_name, self.duckdb_file
+        )
+        with pipeline.sql_client() as client:
+            yield client
+
+    def has_dataset(self) -> bool:
+        """False when nothing was loaded yet into a DuckDB file (it does not exist)."""
+        return self.destination != "duckdb" or os.path.exists(duckdb_path(self.duckdb_file))
+
     def stored_dataset(self) -> str:
         """The dataset as the destination stores it (the models' schema)."""
         return dataset_name_for(self.dataset_name)
