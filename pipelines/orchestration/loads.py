@@ -57,7 +57,7 @@ from sources.livechat import LoadOptions, livechat_reports
 from sources.livechat.credentials import PersonalAccessTokenCredentials
 from sources.livechat.exceptions import LiveChatError
 from sources.livechat.lineage import LINEAGE_TABLE
-from sources.livechat.meaning import ACCOUNTS_TABLE
+from sources.livechat.meaning import ACCOUNTS_TABLE, DatasetMeaningChanged, RefreshLeavesTables
 from sources.livechat.reports import REPORTS
 from transforms.tables import LOADS_TABLE
 
@@ -417,6 +417,13 @@ def shard_failure(key: str, members: Sequence[Account], error: BaseException) ->
         todo = f"Materialize partition `{key}` again to go on."
     else:
         todo = f"Fix what it names, then materialize partition `{key}` again."
+    if isinstance(error, DatasetMeaningChanged | RefreshLeavesTables) or isinstance(
+        error.__cause__, DatasetMeaningChanged | RefreshLeavesTables
+    ):
+        todo = (
+            "On Dagster, the command's options above are the run config's `refresh: true`"
+            " (LoadConfig) and the resource's `dataset_name` (LiveChatWarehouse). " + todo
+        )
     return Failure(
         description=f"Shard `{key}`{who} failed: {diagnosis.message} {todo}",
         metadata={"shard": MetadataValue.text(key)},

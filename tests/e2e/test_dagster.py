@@ -42,6 +42,7 @@ from pipelines.orchestration.loads import (  # noqa: E402
     RETRY_POLICY,
     accounts_failure,
     report_assets,
+    shard_failure,
 )
 from pipelines.orchestration.models import dbt_resource, model_assets  # noqa: E402
 from pipelines.orchestration.partitions import shard_key, shard_partitions  # noqa: E402
@@ -646,3 +647,16 @@ def test_a_run_killed_in_its_load_step_is_finished_by_the_next_run(
     single = ["--dataset", "alone_acme", "--pipeline-name", "alone_acme", "--no-transform"]
     assert main(["load", *single]) == 0
     assert_equal_to_alone(None, "acme")
+
+
+def test_a_changed_meaning_on_dagster_names_the_run_config_not_only_the_commands_options() -> None:
+    from sources.livechat.meaning import Change, DatasetMeaningChanged
+
+    changed = DatasetMeaningChanged("livechat_reports", [Change("timezone", "UTC", "Asia/Tokyo")])
+    failure = shard_failure("0", [], changed)
+    assert "`timezone` was `UTC`" in str(failure.description)
+    assert "`refresh: true`" in str(failure.description)
+    assert "dataset_name" in str(failure.description)
+    assert not failure.allow_retries  # bad input: a retry would fail the same way
+    other = shard_failure("0", [], AccountConfigError("a section without account_id"))
+    assert "refresh: true" not in str(other.description)
