@@ -153,7 +153,7 @@ def _week_rows(weeks: list[dict[str, Any]], column: str) -> list[dict[str, Any]]
             "week_end": local_midnight(w["week_start"] + dt.timedelta(days=6)),
             "value": w[column],
             "period": PARTIAL if w["partial"] else FULL,
-            "days": w["days_loaded"],
+            "days": w["days_complete"],
         }
         for w in weeks
         if w[column] is not None
@@ -161,7 +161,8 @@ def _week_rows(weeks: list[dict[str, Any]], column: str) -> list[dict[str, Any]]
 
 
 PERIOD_NOTE = (
-    "(datum.period == 'Partial week' ? ' (partial week: ' + datum.days + ' of 7 days loaded)' : '')"
+    "(datum.period == 'Partial week'"
+    " ? ' (partial week: ' + datum.days + ' of 7 days complete)' : '')"
 )
 WEEK_LABEL = "'Week of ' + timeFormat(toDate(datum.week), '%Y-%m-%d')"
 

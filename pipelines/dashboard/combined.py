@@ -90,7 +90,7 @@ def combine(per_account: list[list[Period]], end_of: Callable[[dt.date], dt.date
             total = sum(w for _, w in pairs)
             values[average] = sum(a * w for a, w in pairs) / total if total else None
         partial = len(group) < len(per_account) or any(p.partial for p in group)
-        loaded = min(p.days_loaded for p in group) if len(group) == len(per_account) else 0
+        loaded = min(p.days_complete for p in group) if len(group) == len(per_account) else 0
         combined.append(Period(start, end_of(start), partial, values, loaded))
     return combined
 

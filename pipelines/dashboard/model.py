@@ -108,10 +108,11 @@ def account_view(marts: Marts, account: str, months: int) -> AccountView:
     if not days:
         raise DashboardError(f"Account `{account}` has no rows in kpi_daily.")
     first_day, last_day = days[0], days[-1]
+    complete = [as_date(r["report_date"]) for r in daily_rows if not r["is_partial_period"]]
     window_start = max(first_day, months_back(last_day.replace(day=1), months - 1))
     parts = day_parts(rows["weights"], rows["queues"])
-    weeks = periods_of(rows["kpi_weekly"], "week_start", week_end, days, parts)
-    months_ = periods_of(rows["kpi_monthly"], "month_start", month_end, days, parts)
+    weeks = periods_of(rows["kpi_weekly"], "week_start", week_end, complete, parts)
+    months_ = periods_of(rows["kpi_monthly"], "month_start", month_end, complete, parts)
     week_choices = choices("week", weeks, _week_before, window_start)
     month_choices = choices("month", months_, _month_before, window_start)
     week = week_choices[0] if week_choices else Comparison("week", None, None)
@@ -149,7 +150,7 @@ def account_view(marts: Marts, account: str, months: int) -> AccountView:
         heatmap=None,
         timezone=_timezone(rows["timezones"]),
     )
-    view.group_views = _group_views(rows, days, window_start)
+    view.group_views = _group_views(rows, complete, window_start)
     hourly = [r for r in marts.hourly if r["account_id"] == account]
     if hourly:
         view.heatmap = _heatmap(hourly, window_start, view.timezone or "UTC")
@@ -165,7 +166,7 @@ def _month_before(start: dt.date) -> dt.date:
 
 
 def _group_views(
-    rows: dict[str, list[Row]], days: list[dt.date], since: dt.date
+    rows: dict[str, list[Row]], complete: list[dt.date], since: dt.date
 ) -> list[GroupView]:
     """Each group's periods, when the group breakdown is loaded (else none)."""
     weekly: dict[str, list[Row]] = defaultdict(list)
@@ -176,8 +177,8 @@ def _group_views(
         monthly[str(row["group_id"])].append(row)
     views = []
     for group in sorted(set(weekly) | set(monthly), key=_group_order):
-        weeks = periods_of(weekly[group], "week_start", week_end, days, {})
-        months_ = periods_of(monthly[group], "month_start", month_end, days, {})
+        weeks = periods_of(weekly[group], "week_start", week_end, complete, {})
+        months_ = periods_of(monthly[group], "month_start", month_end, complete, {})
         views.append(
             GroupView(
                 group_id=group,
@@ -194,12 +195,12 @@ def _group_order(group: str) -> tuple[int, str]:
 
 
 def week_series(weeks: list[Period], window_start: dt.date) -> list[dict[str, Any]]:
-    """The weeks of the trend window, each with its values, whether partial, its days loaded."""
+    """The weeks of the trend window, each with its values, whether partial, its complete days."""
     return [
         {
             "week_start": p.start,
             "partial": p.partial,
-            "days_loaded": p.days_loaded,
+            "days_complete": p.days_complete,
             **{c: p.values.get(c) for c in WEEKLY_COLUMNS},
         }
         for p in weeks

@@ -135,7 +135,7 @@ def period_name(period: Period, grain: str) -> str:
 
 def _partial_note(period: Period, grain: str) -> str:
     days = (period.end - period.start).days + 1
-    return f"partial {grain}: {period.days_loaded} of {days} days loaded"
+    return f"partial {grain}: {period.days_complete} of {days} days complete"
 
 
 def _period_title(comparison: Comparison) -> str:
@@ -342,11 +342,37 @@ def _group_scope(group: GroupView, specs: dict[str, Any], window: str) -> str:
     )
 
 
-def section(index: int, view: AccountView, specs: dict[str, Any], hidden: bool) -> str:
-    """One account's part of the page."""
+def _month_part(view: AccountView, specs: dict[str, Any]) -> list[str]:
+    """An account's month: the agent leaderboard, tags, groups and the greeting funnel."""
     month = f"{view.month_start:%B %Y}" if view.month_start else "no month"
     if view.month_partial:
         month += " (partly loaded)"
+    return [
+        f"<h2>{esc(month)}</h2>",
+        '<div class="card wide"><h3>Agent leaderboard and availability</h3>',
+        "<p class=\"note\">Ranking score: LiveChat's Wilson score of the month's good and bad"
+        " ratings, recomputed for the month. Hours: chatting, accepting chats, logged in but"
+        " not accepting, and logged in in all.</p>",
+        leaderboard(view),
+        "</div>",
+        '<div class="grid">',
+        '<div class="stack">',
+        _chart("tags", "Tag usage", specs, "No tag data for this month."),
+        _chart("groups", "Chats by group", specs, "No group data for this month."),
+        "</div>",
+        _chart(
+            "greetings",
+            "Greeting funnel",
+            specs,
+            "No greeting data for this month.",
+            _funnel_note(view) if view.greetings else "",
+        ),
+        "</div>",
+    ]
+
+
+def section(index: int, view: AccountView, specs: dict[str, Any], hidden: bool) -> str:
+    """One account's part of the page."""
     window = f"{view.window_start:%Y-%m-%d} – {view.last_day:%Y-%m-%d}"
     zone = view.timezone or "UTC"
     heat_empty = (
@@ -374,26 +400,7 @@ def section(index: int, view: AccountView, specs: dict[str, Any], hidden: bool) 
         ),
         "</div>",
         *[_group_scope(g, specs, window) for g in view.group_views],
-        f"<h2>{esc(month)}</h2>",
-        '<div class="card wide"><h3>Agent leaderboard and availability</h3>',
-        "<p class=\"note\">Ranking score: LiveChat's Wilson score of the month's good and bad"
-        " ratings, recomputed for the month. Hours: chatting, accepting chats, logged in but"
-        " not accepting, and logged in in all.</p>",
-        leaderboard(view),
-        "</div>",
-        '<div class="grid">',
-        '<div class="stack">',
-        _chart("tags", "Tag usage", specs, "No tag data for this month."),
-        _chart("groups", "Chats by group", specs, "No group data for this month."),
-        "</div>",
-        _chart(
-            "greetings",
-            "Greeting funnel",
-            specs,
-            "No greeting data for this month.",
-            _funnel_note(view) if view.greetings else "",
-        ),
-        "</div>",
+        *_month_part(view, specs),
         _chart(
             "heatmap",
             f"Average chats per weekday and hour ({zone}), {window}",

@@ -71,7 +71,7 @@ class Period:
     end: dt.date
     partial: bool
     values: dict[str, Any]
-    days_loaded: int
+    days_complete: int
 
 
 @dataclass(frozen=True)
@@ -143,10 +143,10 @@ def periods_of(
     rows: list[Row],
     column: str,
     end_of: Callable[[dt.date], dt.date],
-    days: list[dt.date],
+    complete: list[dt.date],
     parts: DayParts,
 ) -> list[Period]:
-    """The mart's periods in date order, with their days loaded (from kpi_daily)."""
+    """The mart's periods in date order, with their complete days (`complete`, from kpi_daily)."""
     periods = []
     for row in sorted(rows, key=lambda r: as_date(r[column])):
         start = as_date(row[column])
@@ -154,8 +154,8 @@ def periods_of(
         values = {m.key: row.get(m.key) for m in METRICS}
         values.update({c: row.get(c) for c in PARTS})
         values.update(_period_parts(parts, start, end))
-        loaded = sum(1 for d in days if start <= d <= end)
-        periods.append(Period(start, end, bool(row["is_partial_period"]), values, loaded))
+        done = sum(1 for d in complete if start <= d <= end)
+        periods.append(Period(start, end, bool(row["is_partial_period"]), values, done))
     return periods
 
 

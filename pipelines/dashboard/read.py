@@ -51,7 +51,10 @@ GROUP_COLUMNS = (
     "avg_first_response_time_seconds",
 )
 QUERIES: dict[str, str] = {
-    "kpi_daily": "select account_id, report_date, total_chats, missed_chats from {kpi_daily}",
+    "kpi_daily": (
+        "select account_id, report_date, total_chats, missed_chats, is_partial_period"
+        " from {kpi_daily}"
+    ),
     "kpi_weekly": "select account_id, week_start, " + ", ".join(KPI_COLUMNS) + " from {kpi_weekly}",
     "kpi_monthly": (
         "select account_id, month_start, " + ", ".join(KPI_COLUMNS) + " from {kpi_monthly}"

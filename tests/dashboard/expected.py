@@ -102,11 +102,11 @@ def weeks(loaded: Loaded, account: str, since: dt.date) -> list[dict[str, Any]]:
     )  # fmt: skip
 
 
-def days_loaded(loaded: Loaded, account: str) -> dict[dt.date, int]:
-    """Days in kpi_daily per week (by week start)."""
+def days_complete(loaded: Loaded, account: str) -> dict[dt.date, int]:
+    """Complete days in kpi_daily per week (by week start): the ones not flagged partial."""
     rows = loaded.query(
         "select date_trunc('week', report_date)::date as week_start, count(*) as n"
-        " from lr.kpi_daily where account_id = ? group by all",
+        " from lr.kpi_daily where account_id = ? and not is_partial_period group by all",
         account,
     )
     return {r["week_start"]: int(r["n"]) for r in rows}

@@ -154,7 +154,7 @@ def labels(chart: Any, role: str) -> list[str]:
 
 
 WEEK_LABEL = re.compile(
-    r"^Week of (\d{4}-\d{2}-\d{2}): (.+?)( \(partial week: (\d) of 7 days loaded\))?$"
+    r"^Week of (\d{4}-\d{2}-\d{2}): (.+?)( \(partial week: (\d) of 7 days complete\))?$"
 )
 
 
@@ -440,9 +440,9 @@ def test_a_first_day_shows_its_tiles_marked_partial(
                 f".scope[data-scope='account'] .period-block[data-grain='{grain}']:visible"
             )
             days = 7 if grain == "week" else 30
-            assert f"partial {grain}: 1 of {days} days loaded" in block.locator("h3").inner_text()
+            assert f"partial {grain}: 1 of {days} days complete" in block.locator("h3").inner_text()
             assert block.locator(".tiles").get_attribute("data-partial") == (
-                f"partial {grain}: 1 of {days} days loaded"
+                f"partial {grain}: 1 of {days} days complete"
             )
             assert block.locator(".badge").count() == len(expected.KPI_TILES)
             for metric, (_, kind) in expected.KPI_TILES.items():

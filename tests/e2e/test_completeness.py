@@ -5,6 +5,8 @@ ended, as a 06:15 schedule rehearsed with LIVECHAT_REPORTS_NOW against the emula
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -129,6 +131,22 @@ def test_a_week_loaded_on_its_sunday_morning_is_partial_until_the_monday_load(
     assert month_total == whole_total(emulator, MONTH, LAST_OF_MONTH.date())
 
 
+def week_blocks(page: str) -> dict[str, tuple[bool, str]]:
+    """Each week block of the page: its Monday -> (shown first, its title)."""
+    found = re.findall(
+        r'<div class="period-block" data-grain="week" data-period="([0-9-]+)"( hidden)?>'
+        r'<h3 class="period">([^<]*)</h3>',
+        page,
+    )
+    assert found, "the page has no week blocks"
+    blocks: dict[str, tuple[bool, str]] = {}
+    for monday, hidden, title in found:
+        shown = not hidden
+        assert blocks.get(monday, (shown, title)) == (shown, title), monday  # every part agrees
+        blocks[monday] = (shown, html.unescape(title))
+    return blocks
+
+
 def test_the_dashboard_compares_no_week_that_is_still_running(
     make_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,13 +156,27 @@ def test_the_dashboard_compares_no_week_that_is_still_running(
     schedule.load_at(SUNDAY)
     page = tmp_path / "page.html"
     assert main(["dashboard", *schedule.where, "--out", str(page)]) == 0
-    text = page.read_text(encoding="utf-8")
-    assert "Last full week: Mon 2026-10-26 – Sun 2026-11-01" in text
-    assert "Mon 2026-11-02 – Sun 2026-11-08" not in text
+    blocks = week_blocks(page.read_text(encoding="utf-8"))
+    # The week shown first is the last full one, compared with the full week before it.
+    assert [m for m, (shown, _) in blocks.items() if shown] == ["2026-10-26"]
+    assert blocks["2026-10-26"][1] == (
+        "Week: Mon 2026-10-26 – Sun 2026-11-01, against 2026-10-19 – 2026-10-25"
+    )
+    # The running week can be picked, but it says it is partial and shows no change.
+    shown, title = blocks["2026-11-02"]
+    assert not shown
+    assert title == (
+        "Week: Mon 2026-11-02 – Sun 2026-11-08 (partial week: 6 of 7 days complete),"
+        " against 2026-10-26 – 2026-11-01 (a full one: no change shown)"
+    )
 
     schedule.load_at(MONDAY)
     assert main(["dashboard", *schedule.where, "--out", str(page)]) == 0
-    assert "Last full week: Mon 2026-11-02 – Sun 2026-11-08" in page.read_text(encoding="utf-8")
+    blocks = week_blocks(page.read_text(encoding="utf-8"))
+    assert [m for m, (shown, _) in blocks.items() if shown] == ["2026-11-02"]
+    assert blocks["2026-11-02"][1] == (
+        "Week: Mon 2026-11-02 – Sun 2026-11-08, against 2026-10-26 – 2026-11-01"
+    )
 
 
 class RecordingProxy:

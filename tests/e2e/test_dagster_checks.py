@@ -24,6 +24,7 @@ from dagster import (  # noqa: E402
     materialize,
 )
 
+from pipelines.orchestration import models as dbt_models  # noqa: E402
 from pipelines.orchestration.checks import (  # noqa: E402
     FRESHNESS_CHECK,
     GRAIN_CHECK,
@@ -31,7 +32,7 @@ from pipelines.orchestration.checks import (  # noqa: E402
     stale_after_hours,
 )
 from pipelines.orchestration.jobs import transform_job  # noqa: E402
-from pipelines.orchestration.models import TARGET_DIR, dbt_resource, model_assets  # noqa: E402
+from pipelines.orchestration.models import dbt_resource, model_assets  # noqa: E402
 from pipelines.orchestration.sensors import views_sensor  # noqa: E402
 from sources.livechat_emulator import Emulator  # noqa: E402
 from sources.livechat_emulator.accounts import Accounts  # noqa: E402
@@ -137,8 +138,8 @@ def test_a_duplicate_row_fails_the_check_of_its_table_and_the_run_is_not_retried
     assert checks_of(again)[("livechat/chats_total_chats", GRAIN_CHECK)].passed
     assert attempts(again) == 1
     # The build folder of each views run is removed with it.
-    assert not (TARGET_DIR / f"build-{broken.run_id}").exists()
-    assert not (TARGET_DIR / f"build-{clean.run_id}").exists()
+    assert not (dbt_models.TARGET_DIR / f"build-{broken.run_id}").exists()
+    assert not (dbt_models.TARGET_DIR / f"build-{clean.run_id}").exists()
 
 
 def test_materializations_carry_the_table_name_and_its_row_counts(
