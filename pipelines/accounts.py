@@ -57,6 +57,7 @@ from sources.livechat import (
     resolve_options,
     shared_fetching,
 )
+from sources.livechat.breakdown import resolve_breakdowns
 from sources.livechat.credentials import (
     LiveChatCredentials,
     OAuthCredentials,
@@ -152,6 +153,52 @@ def configured_names() -> list[str]:
         AccountsFileError: When `accounts_file` is set and the file is missing or bad.
     """
     return Configured.read().names()
+
+
+def group_breakdown_configured() -> bool:
+    """Whether some configured account loads the group breakdown (so `*_by_group` tables).
+
+    An account's own `breakdowns` (its section, or its row of the accounts file) wins over
+    `breakdowns` under [sources.livechat]; with no account configured (the single account of
+    [sources.livechat.credentials]) the latter decides. No token is read and nothing is
+    checked: a bad value is refused when a run reads the accounts.
+    """
+    default = _source_breakdowns()
+    configured = Configured.read()
+    names = configured.names()
+    if not names:
+        return "group" in default
+    listed = configured.file.accounts if configured.file else {}
+    for name in names:
+        row = listed.get(name)
+        value = row.settings.get("breakdowns") if row is not None else None
+        if value is None:
+            try:
+                value = configured.sections.get(name, "breakdowns", str)
+            except AccountConfigError:
+                continue
+        try:
+            chosen = default if value is None else resolve_breakdowns(value)
+        except ConfigurationError:
+            continue
+        if "group" in chosen:
+            return True
+    return False
+
+
+def _source_breakdowns() -> tuple[str, ...]:
+    """`breakdowns` under [sources.livechat], or () when unset or unreadable."""
+    for accessor in (dlt.config, dlt.secrets):
+        try:
+            value = accessor.get("sources.livechat.breakdowns")
+        except Exception:  # refused, with its reason, when a run reads it
+            return ()
+        if value is not None:
+            try:
+                return resolve_breakdowns(value)
+            except ConfigurationError:
+                return ()
+    return ()
 
 
 def configured_account_ids() -> list[str]:

@@ -43,6 +43,7 @@ from pipelines.accounts import (
     assign_shards,
     configured_account_ids,
     configured_names,
+    group_breakdown_configured,
     plan_shards,
     read_accounts,
     run_accounts,
@@ -137,25 +138,27 @@ class ReportTranslator(DagsterDltTranslator):
 TRANSLATOR = ReportTranslator()
 
 
-def _spec_source() -> Any:
-    """A source with every report and every per-group report, built only to list the assets.
+def _spec_source(by_group: bool) -> Any:
+    """A source with every report (and, `by_group`, every per-group report), to list the assets.
 
-    It makes no request. The per-group reports are assets whether or not an account turns the
-    group breakdown on: a load without it skips them.
+    It makes no request.
     """
     credentials = PersonalAccessTokenCredentials()
     credentials.account_id, credentials.personal_access_token = "definitions", "unused"
-    return livechat_reports(credentials=credentials, breakdowns=["group"])
+    return livechat_reports(credentials=credentials, breakdowns=["group"] if by_group else None)
 
 
-def shared_tables(reports: Iterable[str] | None = None) -> list[str]:
+def shared_tables(reports: Iterable[str] | None = None, by_group: bool = True) -> list[str]:
     """Tables a load writes besides one per report: a report's further tables, dlt's own.
 
     Args:
         reports: The reports loaded (default all): only their further tables are written.
+        by_group: Whether the per-group reports' further tables count (when `reports` is
+            None).
     """
     selected = None if reports is None else set(reports)
-    specs = [*REPORTS, *(spec.by_group() for spec in REPORTS if spec.group_filter is not None)]
+    grouped = [spec.by_group() for spec in REPORTS if spec.group_filter is not None]
+    specs = [*REPORTS, *(grouped if by_group or selected is not None else [])]
     extra = [
         table.name
         for spec in specs
@@ -166,15 +169,26 @@ def shared_tables(reports: Iterable[str] | None = None) -> list[str]:
     return [*extra, LINEAGE_TABLE, LOADS_TABLE]
 
 
-def report_assets(partitions: StaticPartitionsDefinition) -> AssetsDefinition:
+def report_assets(
+    partitions: StaticPartitionsDefinition, by_group: bool | None = None
+) -> AssetsDefinition:
     """Build the report assets (one per report, and the shared tables), partitioned by shard.
 
     Every run loads all reports together (no subsets): the further tables of a report and
     dlt's own tables are written by the same load.
+
+    Args:
+        partitions: The shards.
+        by_group: Whether the per-group reports (`*_by_group`) are assets; default: when some
+            configured account loads the group breakdown (`group_breakdown_configured`), so
+            that without it they do not stand "never materialized". A shard without the
+            breakdown skips them.
     """
+    if by_group is None:
+        by_group = group_breakdown_configured()
     specs = [
         *build_dlt_asset_specs(
-            dlt_source=_spec_source(),
+            dlt_source=_spec_source(by_group),
             dlt_pipeline=None,  # type: ignore[arg-type]  # the translator names assets without it
             dagster_dlt_translator=TRANSLATOR,
         ),
@@ -186,7 +200,7 @@ def report_assets(partitions: StaticPartitionsDefinition) -> AssetsDefinition:
                 description=f"The table {table}, written by every report's load.",
                 skippable=True,
             )
-            for table in shared_tables()
+            for table in shared_tables(by_group=by_group)
         ),
     ]
 
@@ -278,7 +292,9 @@ def load_shard(
         log_account(context, result)
     if any(r.summary is not None for r in outcome.results):
         with warehouse.sql_client() as client:
-            yield from materializations(outcome.results, warehouse.stored_dataset(), client)
+            yield from materializations(
+                context, outcome.results, warehouse.stored_dataset(), client
+            )
             yield from table_checks(context, client)
     if outcome.failed:
         raise accounts_failure(key, outcome.results)
@@ -317,14 +333,17 @@ def log_account(context: AssetExecutionContext, result: AccountResult) -> None:
 
 def written_tables(results: Sequence[AccountResult]) -> list[str]:
     """The tables the shard's load wrote: each report loaded, then the tables they share."""
-    loaded = [r.summary for r in results if r.summary is not None]
-    if not loaded:
+    resources = [name for r in results if r.summary is not None for name in r.summary.resources]
+    if not resources:
         return []
-    return list(dict.fromkeys([*loaded[0].resources, *shared_tables(loaded[0].resources)]))
+    return list(dict.fromkeys([*resources, *shared_tables(dict.fromkeys(resources))]))
 
 
 def materializations(
-    results: Sequence[AccountResult], dataset: str, client: Any
+    context: AssetExecutionContext,
+    results: Sequence[AccountResult],
+    dataset: str,
+    client: Any,
 ) -> Iterator[MaterializeResult[Any]]:
     """One result per asset the shard's load wrote: each report loaded, then the tables they share.
 
@@ -333,7 +352,11 @@ def materializations(
     the rows the run loaded into it (in all and per account id) and the accounts loaded and
     failed.
 
+    A table with no asset (a per-group table loaded while the code location, loaded before
+    the breakdown was configured, planned none) is logged, not materialized.
+
     Args:
+        context: The run's context (its assets).
         results: The shard's accounts' results.
         dataset: The dataset as the destination stores it.
         client: dlt's SQL client on the dataset, to count the rows.
@@ -350,7 +373,15 @@ def materializations(
     failed = [r.account for r in results if r.error is not None]
     if failed:
         accounts["accounts_failed"] = MetadataValue.text(named(failed))
-    for table in written_tables(results):
+    planned = set(context.assets_def.keys)
+    tables = written_tables(results)
+    unplanned = [t for t in tables if AssetKey([KEY_PREFIX, t]) not in planned]
+    if unplanned:
+        context.log.warning(
+            f"Loaded {', '.join(unplanned)}, which have no asset here: the code location was"
+            " loaded before an account turned the group breakdown on. Reload it to see them."
+        )
+    for table in (t for t in tables if t not in unplanned):
         metadata: dict[str, Any] = {
             **table_metadata(client, dataset, table, shard_accounts if table in keyed else None),
             "table": MetadataValue.text(f"{dataset}.{table}"),

@@ -32,7 +32,13 @@ from dagster import (  # noqa: E402
 )
 from dagster_dlt import DagsterDltResource  # noqa: E402
 
-from pipelines.accounts import Account, AccountConfigError, AccountResult, shard_count  # noqa: E402
+from pipelines.accounts import (  # noqa: E402
+    Account,
+    AccountConfigError,
+    AccountResult,
+    group_breakdown_configured,
+    shard_count,
+)
 from pipelines.cli import main  # noqa: E402
 from pipelines.livechat_reports import LoadSummary  # noqa: E402
 from pipelines.orchestration import definitions as location  # noqa: E402
@@ -413,6 +419,75 @@ def test_the_group_breakdown_loads_through_the_same_assets(
             got = table_rows(run, "livechat_reports", table, "globex-id")
             assert got, table
             assert got == table_rows(run, "by_hand", table, "globex-id"), table
+
+
+def planned_reports(assets_def: Any) -> set[str]:
+    return {k.path[-1] for k in assets_def.keys}
+
+
+def test_per_group_assets_are_planned_only_where_an_account_loads_the_breakdown(
+    accounts: tuple[Emulator, Accounts],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    instance: DagsterInstance,
+) -> None:
+    """Without the breakdown no `*_by_group` asset stands "never materialized" after a run."""
+    emulator, _ = accounts
+    configure(emulator, monkeypatch, None)
+    assign(monkeypatch, {"acme": 0, "globex": 0, "initech": 1})
+    monkeypatch.setenv("SOURCES__LIVECHAT__REPORTS", "chats_total_chats,chats_forms")
+    partitions = shard_partitions(2)
+    plain = report_assets(partitions)
+    assert not {t for t in planned_reports(plain) if t.endswith("_by_group")}
+    day = (TODAY - dt.timedelta(days=3)).isoformat()
+    config = {"start_date": day, "end_date": day, "backfill": True}
+
+    def run(assets_def: Any) -> Any:
+        result = materialize(
+            [assets_def],
+            partition_key="shard_0",
+            resources={"warehouse": warehouse(None)},
+            instance=instance,
+            run_config={"ops": {"livechat_reports": {"config": config}}},
+            raise_on_error=False,
+        )
+        assert result.success
+        return result
+
+    # Every planned asset is materialized by the run: none is left "never materialized".
+    loaded = {e.asset_key.path[-1] for e in run(plain).get_asset_materialization_events()}
+    assert planned_reports(plain) == loaded
+    assert {"chats_total_chats", "chats_forms", "chats_form_answers"} <= loaded
+
+    # One account turns the breakdown on in its section: the location plans the per-group
+    # assets once it reloads; until then a run loads the tables and says how to see them.
+    monkeypatch.setenv("SOURCES__LIVECHAT__ACCOUNTS__GLOBEX__BREAKDOWNS", '["group"]')
+    stale = run(plain)
+    assert {e.asset_key.path[-1] for e in stale.get_asset_materialization_events()} == loaded
+    messages = [entry.user_message for entry in instance.all_logs(stale.run_id)]
+    assert any("chats_total_chats_by_group" in m and "Reload it" in m for m in messages)
+    assert table_rows_of("chats_total_chats_by_group", "globex-id")
+    grouped = report_assets(partitions)
+    by_group = {t for t in planned_reports(grouped) if t.endswith("_by_group")}
+    assert {"chats_total_chats_by_group", "chats_forms_by_group"} <= by_group
+    materialized = {e.asset_key.path[-1] for e in run(grouped).get_asset_materialization_events()}
+    assert materialized == loaded | {
+        "chats_total_chats_by_group",
+        "chats_forms_by_group",
+        "chats_form_answers_by_group",
+    }
+
+    # A [sources.livechat] default counts too, and an account's own empty list overrides it.
+    monkeypatch.delenv("SOURCES__LIVECHAT__ACCOUNTS__GLOBEX__BREAKDOWNS")
+    monkeypatch.setenv("SOURCES__LIVECHAT__BREAKDOWNS", "group")
+    assert group_breakdown_configured()
+    for name in NAMES:
+        monkeypatch.setenv(f"SOURCES__LIVECHAT__ACCOUNTS__{name.upper()}__BREAKDOWNS", "[]")
+    assert not group_breakdown_configured()
+
+
+def table_rows_of(table: str, account_id: str) -> list[Any]:
+    with reader(None) as run:
+        return table_rows(run, "livechat_reports", table, account_id)
 
 
 def test_one_partition_per_shard(monkeypatch: pytest.MonkeyPatch) -> None:
