@@ -190,7 +190,7 @@ def _source_breakdowns() -> tuple[str, ...]:
     """`breakdowns` under [sources.livechat], or () when unset or unreadable."""
     for accessor in (dlt.config, dlt.secrets):
         try:
-            value = accessor.get("sources.livechat.breakdowns")
+            value: Any = accessor.get("sources.livechat.breakdowns")
         except Exception:  # refused, with its reason, when a run reads it
             return ()
         if value is not None:
