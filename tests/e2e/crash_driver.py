@@ -4,6 +4,8 @@ Usage: python -m tests.e2e.crash_driver POINT COUNT OPTIONS_JSON
   POINT  extract   - after COUNT API answers, mid-extraction
          normalize - after the package's files are normalized, before dlt commits them
          load      - after COUNT load jobs completed, mid-load
+         merge     - after COUNT merge jobs (SQL follow-up jobs) of the loaded reports completed:
+                     jobs finish in any order, so a count of all jobs does not say which ran
 OPTIONS_JSON holds db, pipeline_name, base_url, today and source options. A Dagster run is
 killed the same way by `tests/e2e/dagster_crash.py`.
 """
@@ -23,8 +25,8 @@ def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def arm(point: str, count: int) -> None:
-    """Patch the step so the process dies at the chosen point."""
+def arm(point: str, count: int, reports: Any = None) -> None:
+    """Patch the step so the process dies at the chosen point (`merge`: of the `reports`)."""
     if point == "extract":
         from sources.livechat.client import LiveChatClient
 
@@ -64,6 +66,23 @@ def arm(point: str, count: int) -> None:
             return result
 
         Load.complete_jobs = complete_jobs  # type: ignore[method-assign]
+    elif point == "merge":
+        from dlt.load.load import Load
+
+        original_complete = Load.complete_jobs
+        merged = [0]
+
+        def complete_merges(self: Any, load_id: str, jobs: Any, schema: Any) -> Any:
+            result = original_complete(self, load_id, jobs, schema)
+            for job in result[1]:
+                info = job.job_file_info()
+                if info.file_format == "sql" and info.table_name in (reports or ()):
+                    merged[0] += 1
+            if merged[0] >= count:
+                die()
+            return result
+
+        Load.complete_jobs = complete_merges  # type: ignore[method-assign]
     else:
         raise SystemExit(f"unknown point {point}")
 
@@ -75,7 +94,7 @@ def main() -> None:
     from sources.livechat.options import LoadOptions
     from tests.e2e.conftest import credentials
 
-    arm(point, count)
+    arm(point, count, options.get("reports"))
     pipeline = build_pipeline(
         options.pop("pipeline_name"), "duckdb", "livechat_reports", options.pop("db")
     )
