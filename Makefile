@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "from pipelines.dashboard import javascript_bundle; javascript_bundle()"
 	# Parse the dbt package once per version, now, rather than in the first build of the views.
 	$(BIN)/python -m transforms.warm
+	# Prepare the package's manifest for Dagster the dagster-dbt way (its preparer runs `dbt`).
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster-dbt project prepare-and-package --file pipelines/orchestration/project.py
 	touch $(STAMP)
 
 # Test files run in parallel, one file per worker at a time (module fixtures stay in one worker).

@@ -1,8 +1,6 @@
 """The transforms' models as Dagster assets (dagster-dbt), downstream of the report assets.
 
-dagster-dbt reads the package from a manifest; `prepare_manifest` writes one with `dbt parse`
-into a cache folder (`~/.cache/livechat-reports/`, outside the package) when it is missing or
-older than the package.
+dagster-dbt reads the package from a manifest, prepared the dagster-dbt way (`project.py`).
 The package's sources (the loaded tables) are mapped to the report assets that load them, so
 the lineage runs from each report to the models that read it.
 """
@@ -10,13 +8,9 @@ the lineage runs from each report to the models that read it.
 # No `from __future__ import annotations`: Dagster reads the asset functions' annotations
 # (config class, context, resources) as objects.
 
-import fcntl
-import hashlib
 import json
-import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,68 +25,12 @@ from dagster_dbt import (
 )
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
-from transforms import PROJECT_DIR
 from transforms.runner import PROFILES_DIR
 
 from .loads import GROUP, KEY_PREFIX, POOL, RETRY_POLICY
+from .project import PROFILE, TARGET_DIR, dbt_project, prepare_manifest
 from .tables import table_metadata
 from .warehouse import LiveChatWarehouse
-
-
-def _target_dir() -> Path:
-    """Return where dbt writes for Dagster: a cache folder of this user, outside the package.
-
-    The package folder stays clean (it may be installed read-only); one folder per package
-    location, so two checkouts do not share a manifest.
-    """
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    digest = hashlib.sha256(str(PROJECT_DIR.resolve()).encode()).hexdigest()[:12]
-    return cache / "livechat-reports" / f"dagster-dbt-{digest}"
-
-
-TARGET_DIR = _target_dir()
-PROFILE = "livechat"
-
-
-def dbt_project() -> DbtProject:
-    """The package as dagster-dbt sees it, with the `livechat` profile of transforms/."""
-    return DbtProject(
-        project_dir=PROJECT_DIR,
-        target_path=TARGET_DIR,
-        profiles_dir=PROFILES_DIR,
-        profile=PROFILE,
-    )
-
-
-def prepare_manifest(project: DbtProject) -> Path:
-    """Write the manifest with `dbt parse` unless it is newer than every file of the package.
-
-    Several processes may load the code location at once (`dagster dev` starts more than one,
-    tests run in parallel): the check and the parse happen under a lock, and the manifest is
-    parsed into a folder of its own and moved into place, so no process reads a half-written
-    one (two parses writing one file at once left one unreadable).
-
-    Returns:
-        The manifest's path.
-    """
-    manifest = Path(project.manifest_path)
-    TARGET_DIR.mkdir(parents=True, exist_ok=True)
-    with open(TARGET_DIR.with_name(TARGET_DIR.name + ".lock"), "w", encoding="utf-8") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not manifest.exists() or manifest.stat().st_mtime < _newest_package_file():
-            with tempfile.TemporaryDirectory(
-                dir=TARGET_DIR.parent, prefix=TARGET_DIR.name + ".parse-"
-            ) as parsed:
-                dbt_resource(project).cli(["parse", "--quiet"], target_path=Path(parsed)).wait()
-                os.replace(Path(parsed) / "manifest.json", manifest)
-    return manifest
-
-
-def _newest_package_file() -> float:
-    files = [PROJECT_DIR / "dbt_project.yml", PROFILES_DIR / "profiles.yml"]
-    for folder in ("models", "macros", "tests"):
-        files.extend(p for p in (PROJECT_DIR / folder).rglob("*") if p.is_file())
-    return max(p.stat().st_mtime for p in files)
 
 
 class ModelsTranslator(DagsterDbtTranslator):

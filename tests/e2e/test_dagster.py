@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 dagster = pytest.importorskip("dagster", reason="the `dagster` extra is not installed")
@@ -563,29 +564,66 @@ def test_the_executor_is_the_locations_choice() -> None:
         assert chosen.get_repository_def().get_job(job).executor_def is in_process_executor
 
 
-def test_dagster_definitions_validate_loads_the_code_location(tmp_path: Path) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("SOURCES__LIVECHAT__ACCOUNTS__")
-    }
-    env["SOURCES__LIVECHAT__ACCOUNTS__ACME__ACCOUNT_ID"] = "acme-id"
-    env["SOURCES__LIVECHAT__ACCOUNTS__ACME__PERSONAL_ACCESS_TOKEN"] = token("acme")
-    env["SOURCES__LIVECHAT__SHARDS"] = "2"
-    env["DAGSTER_HOME"] = str(tmp_path)
-    shutil.copy(DAGSTER_YAML, tmp_path / "dagster.yaml")
-    # The README's command, as written there, with this environment's `dagster`.
+def readme_dg_commands() -> dict[str, list[str]]:
+    """The README's `dg` commands (On Dagster), by subcommand, as this environment runs them."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    line = next(x for x in readme.splitlines() if x.startswith(".venv/bin/dagster definitions"))
-    words = line.split("#")[0].split()
-    command = [str(Path(sys.executable).parent / Path(words[0]).name), *words[1:]]
-    done = subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output
-    assert "Validation successful" in output
-    assert token("acme") not in output
+    commands = {}
+    for line in readme.splitlines():
+        words = line.split("#")[0].split()
+        if ".venv/bin/dg" not in words:
+            continue
+        at_dg = words.index(".venv/bin/dg")
+        assert all(w == "DAGSTER_HOME=$PWD/.dagster" for w in words[:at_dg]), line
+        commands[words[at_dg + 1]] = [str(Path(sys.executable).parent / "dg"), *words[at_dg + 1 :]]
+    assert {"check", "dev", "launch"} <= set(commands), commands
+    return commands
+
+
+def test_the_readme_dg_commands_check_the_location_and_launch_a_shard(
+    accounts: tuple[Emulator, Accounts],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    emulator, api = accounts
+    configure(emulator, monkeypatch, None)
+    assign(monkeypatch, {"acme": 0, "globex": 1, "initech": 1})
+    monkeypatch.setenv("SOURCES__LIVECHAT__REPORTS", "chats_total_chats")
+    rehearse(api, monkeypatch, at(TODAY, 6))
+    db = tmp_path / "lc.duckdb"
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(db))
+    home = tmp_path / ".dagster"
+    home.mkdir()
+    shutil.copy(DAGSTER_YAML, home / "dagster.yaml")
+    commands = readme_dg_commands()
+
+    def run(name: str) -> str:
+        done = subprocess.run(
+            commands[name],
+            cwd=ROOT,  # "Run them in the project folder"
+            env={**os.environ, "DAGSTER_HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, output
+        assert not any(token(n) in output for n in NAMES)
+        return output
+
+    assert "All definitions loaded successfully" in run("check")
+    emulator.stats.reset()
+    run("launch")  # shard 0: acme alone
+    assert set(emulator.stats.requests_by_account) == {"acme-id"}
+    runs = DagsterInstance.from_config(str(home)).get_runs()
+    assert [(r.job_name, r.tags.get("dagster/partition"), r.is_success) for r in runs] == [
+        (LOAD_JOB, "shard_0", True)
+    ]
+    with duckdb.connect(str(db), read_only=True) as connection:
+        days = connection.execute(
+            "select account_id, count(*) from livechat_reports.chats_total_chats group by 1"
+        ).fetchall()
+    assert days == [("acme-id", 31)]  # the first run's 30 days before today, and today
 
 
 def test_code_locations_loading_at_once_read_one_whole_manifest(tmp_path: Path) -> None:
@@ -598,8 +636,8 @@ def test_code_locations_loading_at_once_read_one_whole_manifest(tmp_path: Path) 
     code = (
         "import json, sys, time\n"
         "time.sleep(float(sys.argv[1]))\n"
-        "from pipelines.orchestration.models import dbt_project, prepare_manifest\n"
-        "manifest = json.loads(prepare_manifest(dbt_project()).read_text())\n"
+        "from pipelines.orchestration.project import PROJECT, prepare_manifest\n"
+        "manifest = json.loads(prepare_manifest(PROJECT).read_text())\n"
         "models = sum(n.startswith('model.') for n in manifest['nodes'])\n"
         "print(models, manifest['metadata']['invocation_id'])\n"
     )
@@ -618,10 +656,69 @@ def test_code_locations_loading_at_once_read_one_whole_manifest(tmp_path: Path) 
     assert [p.returncode for p in processes] == [0, 0, 0], outputs
     package_models = len(list((ROOT / "transforms" / "models").rglob("*.sql")))
     assert {int(out.split()[0]) for out, _ in outputs} == {package_models}
-    # one parse wrote it, the others waited for it and read it
+    # one parse wrote it (dagster-dbt's preparer, under dagster's guard), the others waited
     assert len({out.split()[1] for out, _ in outputs}) == 1, outputs
-    cache = tmp_path / "cache" / "livechat-reports"
-    assert [p.name for p in cache.iterdir() if ".parse-" in p.name] == []
+
+
+def test_the_deployed_manifest_is_read_as_prepared_and_parsed_again_when_stale(
+    tmp_path: Path,
+) -> None:
+    """The dagster-dbt way: prepared at deploy time, parsed on every load under `dagster dev`."""
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != bin_dir)
+    env = {
+        **os.environ,
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PYTHONPATH": str(ROOT),
+        "PATH": path,  # as with a virtual environment not activated
+    }
+    env.pop("DAGSTER_IS_DEV_CLI", None)
+    # The deploy step, as `make venv` runs it.
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "dagster-dbt project prepare-and-package --file pipelines/orchestration/project.py" in (
+        makefile
+    )
+    prepared = subprocess.run(
+        [
+            str(Path(bin_dir) / "dagster-dbt"),
+            *["project", "prepare-and-package", "--file", "pipelines/orchestration/project.py"],
+        ],
+        cwd=ROOT,
+        env={**env, "PATH": os.pathsep.join([bin_dir, path])},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert prepared.returncode == 0, prepared.stdout + prepared.stderr
+    code = (
+        "from pipelines.orchestration.project import PROJECT, prepare_manifest\n"
+        "import json\n"
+        "print(json.loads(prepare_manifest(PROJECT).read_text())['metadata']['invocation_id'])\n"
+    )
+
+    def loaded(**more: str) -> tuple[str, Path]:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            env={**env, **more},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        manifests = list((tmp_path / "cache" / "livechat-reports").glob("*/manifest.json"))
+        assert len(manifests) == 1, manifests
+        return done.stdout.strip(), manifests[0]
+
+    deployed, manifest = loaded()
+    assert loaded()[0] == deployed  # read as prepared, not parsed again
+    os.utime(manifest, (0, 0))  # older than the package: a model edited since
+    stale = loaded()[0]
+    assert stale != deployed
+    assert loaded()[0] == stale
+    assert loaded(DAGSTER_IS_DEV_CLI="1")[0] != stale  # `dagster dev`: parsed on every load
 
 
 def test_an_account_loaded_alone_before_is_compared_with_its_rows(
