@@ -28,7 +28,7 @@ from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 from transforms.runner import PROFILES_DIR
 
 from .loads import GROUP, KEY_PREFIX, POOL, RETRY_POLICY
-from .project import PROFILE, TARGET_DIR, dbt_project, prepare_manifest
+from .project import PROFILE, PROJECT, TARGET_DIR, prepare_manifest
 from .tables import table_metadata
 from .warehouse import LiveChatWarehouse
 
@@ -63,7 +63,7 @@ class ModelsTranslator(DagsterDbtTranslator):
 
 def model_assets(project: DbtProject | None = None) -> AssetsDefinition:
     """Build the model assets: `dbt build` of the transforms (models and tests) on the warehouse."""
-    project = project or dbt_project()
+    project = project or PROJECT
     manifest = prepare_manifest(project)
 
     @dbt_assets(
@@ -161,7 +161,7 @@ def _short(unique_id: str) -> str:
 
 def dbt_resource(project: DbtProject | None = None) -> DbtCliResource:
     """The dbt CLI resource the model assets run with."""
-    project = project or dbt_project()
+    project = project or PROJECT
     return DbtCliResource(
         project_dir=project,
         profiles_dir=str(PROFILES_DIR),

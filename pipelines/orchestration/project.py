@@ -31,24 +31,21 @@ TARGET_DIR = _target_dir()
 PROFILE = "livechat"
 
 
-def dbt_project() -> DbtProject:
-    """The package as dagster-dbt sees it, with the `livechat` profile of transforms/."""
-    return DbtProject(
-        project_dir=PROJECT_DIR,
-        target_path=TARGET_DIR,
-        profiles_dir=PROFILES_DIR,
-        profile=PROFILE,
-    )
-
-
-# Found by `dagster-dbt project prepare-and-package --file pipelines/orchestration/project.py`.
-PROJECT = dbt_project()
+# The package as dagster-dbt sees it, with the `livechat` profile of transforms/; found by
+# `dagster-dbt project prepare-and-package --file pipelines/orchestration/project.py`.
+PROJECT = DbtProject(
+    project_dir=PROJECT_DIR,
+    target_path=TARGET_DIR,
+    profiles_dir=PROFILES_DIR,
+    profile=PROFILE,
+)
 
 
 def prepare_manifest(project: DbtProject) -> Path:
     """Return the package's manifest, prepared the dagster-dbt way.
 
-    Under `dagster dev`, `prepare_if_dev` parses the package on every load of the location.
+    Under `dg dev` (`dagster dev`), `prepare_if_dev` parses the package on every load of the
+    location.
     Elsewhere the manifest is the one `dagster-dbt project prepare-and-package --file
     pipelines/orchestration/project.py` wrote when the project was deployed (`make venv` runs
     it); when it is missing, or older than a file of the package (a model edited since, an

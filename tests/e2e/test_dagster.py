@@ -110,9 +110,13 @@ def load(
     db: str | None,
     partition: str = "shard_0",
     config: dict[str, Any] | None = None,
+    reports: Any = None,
 ) -> Any:
-    """Materialize the report assets for one shard, in process, as a scheduled run would."""
-    reports = report_assets(shard_partitions(shard_count()))
+    """Materialize the report assets for one shard, in process, as a scheduled run would.
+
+    `reports` is the assets definition to run (default: built now, from the configuration).
+    """
+    reports = reports or report_assets(shard_partitions(shard_count()))
     return materialize(
         [reports],
         partition_key=partition,
@@ -443,14 +447,7 @@ def test_per_group_assets_are_planned_only_where_an_account_loads_the_breakdown(
     config = {"start_date": day, "end_date": day, "backfill": True}
 
     def run(assets_def: Any) -> Any:
-        result = materialize(
-            [assets_def],
-            partition_key="shard_0",
-            resources={"warehouse": warehouse(None)},
-            instance=instance,
-            run_config={"ops": {"livechat_reports": {"config": config}}},
-            raise_on_error=False,
-        )
+        result = load(instance, None, "shard_0", config, reports=assets_def)
         assert result.success
         return result
 
