@@ -103,6 +103,13 @@ FILE_FORMATS: dict[str, TLoaderFileFormat] = {"duckdb": "parquet"}
 # memory until the file is closed (a two-year hourly backfill, 268,000 rows, peaked at 425 MB
 # instead of 300 MB), so larger loads let dlt open and close the file per job.
 HOLD_OPEN_ROWS = 50_000
+# DuckDB checkpoints its log into the file after every commit of a load (each dlt job). dlt
+# sets 1 GB on every connection it opens, so with the file held open a load step kept all it
+# wrote in memory until the file was closed; and appending to a table that already has rows
+# takes a block per column, whatever the rows: an incremental run of one account left 200 MB
+# of them (`duckdb_memory()`), a shard of 100 accounts peaked 100 MB above its level. A
+# threshold of 1 MB still kept a small run's writes (its log stays under it).
+DUCKDB_CHECKPOINT_THRESHOLD = "0B"
 
 
 def duckdb_path(duckdb_file: str | None = None) -> str:
@@ -156,6 +163,8 @@ def destination_for(
     # imports SQLAlchemy (about 0.65 s of every run's CPU).
     file = DuckDbCredentials()
     file.database = duckdb_path(duckdb_file)
+    # dlt runs these after its own settings on every connection it opens, so this one wins.
+    file.pragmas = [f"checkpoint_threshold='{DUCKDB_CHECKPOINT_THRESHOLD}'"]
     return dlt.destinations.duckdb(file, **options)
 
 
