@@ -1,4 +1,4 @@
-"""Fetch slots: how many shards of a process fetch at once (`shard.SharedFetching`)."""
+"""Fetch slots: shards of a process take turns starting their accounts (`shard.SharedFetching`)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def shard_of(accounts: list[str], shared: SharedFetching, concurrency: int = 1) 
     return ShardFetch(accounts, CursorBook(), concurrency, shared=shared)  # type: ignore[arg-type]
 
 
-def test_one_slot_lets_one_shard_fetch_at_a_time(
+def test_one_slot_lets_a_shard_start_once_the_previous_started_every_account(
     fetched: list[tuple[str, float, float]], shared: SharedFetching
 ) -> None:
     first = shard_of(["a1", "a2", "a3"], shared, 2)
@@ -52,16 +52,39 @@ def test_one_slot_lets_one_shard_fetch_at_a_time(
         thread.join(10)
     first.close()
     second.close()
-    spans = {
-        prefix: (
-            min(s for a, s, _ in fetched if a.startswith(prefix)),
-            max(e for a, _, e in fetched if a.startswith(prefix)),
-        )
-        for prefix in ("a", "b")
+    starts = {
+        prefix: sorted(s for a, s, _ in fetched if a.startswith(prefix)) for prefix in ("a", "b")
     }
-    (one, two) = sorted(spans.values())
+    (one, two) = sorted(starts.values())
     assert len(fetched) == 5
-    assert two[0] >= one[1]  # the second shard began after the first had fetched every account
+    assert two[0] >= one[-1]  # the second shard began once the first had started every account
+
+
+def test_a_shard_gives_its_slot_back_when_its_last_account_starts(
+    monkeypatch: pytest.MonkeyPatch, shared: SharedFetching
+) -> None:
+    release = threading.Event()
+    begun: list[str] = []
+
+    def slow_a(account: Any, cursors: CursorBook, stopped: threading.Event) -> AccountOutcome:
+        begun.append(account)
+        if account.startswith("a"):
+            release.wait(5)  # the first shard's last account is still being fetched
+        return AccountOutcome(account)
+
+    monkeypatch.setattr(shard, "fetch_account", slow_a)
+    first = shard_of(["a1"], shared)
+    first._start()
+    second = shard_of(["b1"], shared)
+    waiter = threading.Thread(target=second.results, daemon=True)
+    waiter.start()
+    waiter.join(5)
+    fetching = not release.is_set()
+    release.set()
+    assert not waiter.is_alive() and fetching  # b1 fetched while a1 was still in flight
+    assert begun == ["a1", "b1"]
+    first.close()
+    second.close()
 
 
 def test_a_shard_gives_its_slot_back_when_fetched_not_when_loaded(
