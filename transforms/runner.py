@@ -360,12 +360,21 @@ def _first_line(message: Any) -> str:
     return lines[0]
 
 
+# Lines of a Python traceback: where dbt crashed, not why (the error line says why).
+TRACEBACK_LINES = ("Traceback (most recent call last)", "--- Logging error ---", 'File "')
+
+
 def _last_error(output: str) -> str:
     """Return dbt's own error text in one line (a compile error leaves no node results)."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     for index, line in enumerate(lines):
         if "Error" in line:
-            return " ".join(lines[index : index + 3])[:500]
+            told = [line]
+            for more in lines[index + 1 : index + 3]:
+                if more.startswith(TRACEBACK_LINES):
+                    break
+                told.append(more)
+            return " ".join(told)[:500]
     return ""
 
 
