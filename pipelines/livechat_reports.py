@@ -99,9 +99,10 @@ class AccountFigures:
 # Loader file formats that beat a destination's default; others use the destination's own.
 FILE_FORMATS: dict[str, TLoaderFileFormat] = {"duckdb": "parquet"}
 # The most rows a load step writes with the DuckDB file held open (`held_open`). Held open, an
-# incremental run into a file of ten datasets took 0.8 s instead of 5.0 s; but the rows stay in
-# memory until the file is closed (a two-year hourly backfill, 268,000 rows, peaked at 425 MB
-# instead of 300 MB), so larger loads let dlt open and close the file per job.
+# incremental run into a file of ten datasets took 0.8 s instead of 5.0 s; but the rows stayed
+# in memory until the file was closed (a two-year hourly backfill, 268,000 rows, peaked at 425 MB
+# instead of 300 MB), so larger loads let dlt open and close the file per job. Measured before
+# the loads checkpointed every commit (below); not measured again since.
 HOLD_OPEN_ROWS = 50_000
 # DuckDB checkpoints its log into the file after every commit of a load (each dlt job). dlt
 # sets 1 GB on every connection it opens, so with the file held open a load step kept all it
