@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 # Time zone offsets are whole quarter hours, so every local bucket edge falls on one of these.
@@ -35,11 +37,13 @@ class Bucket:
     end: int
 
 
-def buckets(start: int, end: int, timezone: str, distribution: str) -> list[Bucket]:
+@lru_cache(maxsize=256)
+def buckets(start: int, end: int, timezone: str, distribution: str) -> tuple[Bucket, ...]:
     """Return the buckets of the inclusive range `start`..`end`, in time order.
 
     The `day-hours` distribution aggregates by hour of day across the range, so its buckets are
-    the 24 hours and carry no instants of their own (start = end = 0).
+    the 24 hours and carry no instants of their own (start = end = 0). Cached: accounts asking
+    for the same range share the answer, which is most of a report's cost otherwise.
 
     Args:
         start: First instant, epoch seconds.
@@ -52,7 +56,7 @@ def buckets(start: int, end: int, timezone: str, distribution: str) -> list[Buck
         two-hour bucket.
     """
     if distribution == "day-hours":
-        return [Bucket(f"{h:02d}:00", 0, 0) for h in range(24)]
+        return tuple(Bucket(f"{h:02d}:00", 0, 0) for h in range(24))
     zone = ZoneInfo(timezone)
     result: list[Bucket] = []
     key = bucket_key(dt.datetime.fromtimestamp(start, zone), distribution)
@@ -63,7 +67,21 @@ def buckets(start: int, end: int, timezone: str, distribution: str) -> list[Buck
             result.append(Bucket(key, bucket_start, instant))
             key, bucket_start = next_key, instant
     result.append(Bucket(key, bucket_start, end + 1))
-    return result
+    return tuple(result)
+
+
+def key_in(cut: Sequence[Bucket], starts: Sequence[int], instant: int) -> str | None:
+    """Return the key of the bucket of `cut` holding an instant, or None outside them all.
+
+    Args:
+        cut: Buckets in time order, each starting where the previous ends (as `buckets` cuts).
+        starts: Their `start` instants, in the same order.
+        instant: Epoch seconds.
+    """
+    index = bisect_right(starts, instant) - 1
+    if index < 0 or instant >= cut[index].end:
+        return None
+    return cut[index].key
 
 
 def _edges(start: int, end: int) -> Iterator[int]:

@@ -11,10 +11,11 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from . import filters
-from .buckets import Bucket, bucket_key, buckets
+from .buckets import Bucket, bucket_key, buckets, key_in
 from .license import FORMS, Chat, DayData, GreetingEvent, QueueEntry, StatusInterval
 from .query import AGENTS_DISTRIBUTIONS, CHATS_DISTRIBUTIONS, Query
 
@@ -50,12 +51,21 @@ class Selection:
 
     def key(self, instant: int) -> str:
         """Return the bucket key of an instant."""
-        return bucket_key(self.query.local(instant), self.query.distribution)
+        q = self.query
+        if q.distribution != "day-hours":  # its buckets hold no instants
+            found = key_in(self.buckets(), self._starts, instant)
+            if found is not None:
+                return found
+        return bucket_key(q.local(instant), q.distribution)
 
-    def buckets(self) -> list[Bucket]:
+    def buckets(self) -> tuple[Bucket, ...]:
         """Return the buckets of the requested range."""
         q = self.query
         return buckets(q.start, q.end, q.timezone, q.distribution)
+
+    @cached_property
+    def _starts(self) -> tuple[int, ...]:
+        return tuple(b.start for b in self.buckets())
 
     def instant(self, chat: Chat) -> int | None:
         """When a chat counts: its start, or when its form was sent if forms set the range."""

@@ -84,6 +84,10 @@ class Stats:
         statuses_by_account: Answers per HTTP status, per account.
         statuses_by_report: Answers per HTTP status, per report path (a retried request shows
             as its failed answer and its answer after the retry).
+        answer_seconds: Time spent on finished requests, from their headers read to their
+            answer written (set latency included), summed: benchmarks divide it by
+            `finished` to see whether the emulator kept to its latency.
+        finished: Requests finished.
     """
 
     def __init__(self) -> None:
@@ -96,6 +100,8 @@ class Stats:
         self.faults: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.answer_seconds = 0.0
+        self.finished = 0
 
     def begin(self, report: str, account: str | None = None) -> None:
         """Count a request that started, for the account its credentials name (if any)."""
@@ -129,10 +135,12 @@ class Stats:
         with self._lock:
             self.faults[fault] += 1
 
-    def end(self) -> None:
-        """Count a request that finished."""
+    def end(self, seconds: float = 0.0) -> None:
+        """Count a request that finished after `seconds`."""
         with self._lock:
             self.in_flight -= 1
+            self.answer_seconds += seconds
+            self.finished += 1
 
     def total(self) -> int:
         """Return the number of requests received."""
@@ -149,6 +157,8 @@ class Stats:
             self.statuses_by_report.clear()
             self.faults.clear()
             self.max_in_flight = self.in_flight
+            self.answer_seconds = 0.0
+            self.finished = 0
 
 
 class _Gate:
@@ -210,6 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         emulator = self.server.emulator
+        started = time.monotonic()
         report = url.path.rsplit("/reports/", 1)[-1]
         auth = self.headers.get("Authorization")
         account = emulator.api.identify(auth)
@@ -248,7 +259,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            emulator.stats.end()
+            emulator.stats.end(time.monotonic() - started)
 
     def _send(self, answer: Answer) -> None:
         data = answer.encode()

@@ -283,6 +283,8 @@ def test_latency_counts_and_concurrency() -> None:
         assert 0.2 <= elapsed < 1.2  # served in parallel, not 8 x 200 ms
         assert emu.stats.requests["chats/ratings"] == 8
         assert emu.stats.max_in_flight > 1
+        assert emu.stats.finished == 8
+        assert 0.2 <= emu.stats.answer_seconds / 8 < 1.2  # the set latency, and its own work
 
 
 def test_jitter_adds_a_bounded_random_delay() -> None:
